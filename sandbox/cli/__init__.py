@@ -1,0 +1,79 @@
+"""The `sandbox` command line: global options here, one module per command group.
+
+Exit codes: 0 success, 1 failure, 2 bad input (settings, flags, environment).
+Errors are one line on stderr; `--debug` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sandbox import __version__
+from sandbox.cli import certs, config, stack
+from sandbox.cli.context import AppContext
+
+app = typer.Typer(
+    name="sandbox",
+    help="Ory Hydra, Kratos and Keto on a secure three-zone CockroachDB, on one machine.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(certs.app, name="certs")
+app.add_typer(config.app, name="config")
+stack.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sandbox {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", envvar="SANDBOX_CONFIG", help="Settings file "
+                     "(default: ./sandbox.yaml when present).", dir_okay=False),
+    ] = None,
+    state_dir: Annotated[
+        Path,
+        typer.Option("--state-dir", envvar="SANDBOX_STATE_DIR",
+                     help="Where this sandbox keeps its certificates, secrets and files.",
+                     file_okay=False),
+    ] = Path(".sandbox"),
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    ctx.obj = AppContext(config=config_file, state_dir=state_dir, debug=debug)
+
+
+def main() -> None:
+    """Entry point: turn the sandbox's own errors into one line and an exit code."""
+    from sandbox.errors import SandboxError
+
+    debug = "--debug" in sys.argv or os.environ.get("SANDBOX_DEBUG") == "1"
+    try:
+        app()
+    except SandboxError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(f"error: {exc.message}\n")
+        if exc.detail:
+            sys.stderr.write(exc.detail.rstrip() + "\n")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(130)

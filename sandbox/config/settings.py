@@ -1,0 +1,231 @@
+"""The on-disk settings model (`sandbox.yaml`, apiVersion sandbox/v1).
+
+Every field has an embedded default, so the sandbox runs with no file at all. Unknown keys are
+refused, so a typo in `sandbox.yaml` is an error rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+API_VERSION = "sandbox/v1"
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+MiB = Annotated[int, Field(ge=16)]
+Seconds = Annotated[float, Field(gt=0)]
+
+_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([.-][0-9A-Za-z.-]+)?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Versions(_Model):
+    """Pinned upstream versions. Ory v26.2.0 is tested upstream against CockroachDB v25.4."""
+
+    cockroach: str = "v25.4.11"
+    hydra: str = "v26.2.0"
+    kratos: str = "v26.2.0"
+    keto: str = "v26.2.0"
+    haproxy: str = "3.0.5"
+
+    @field_validator("*")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if not _VERSION.match(value):
+            raise ValueError(f"expected a pinned release such as v25.4.11, got {value!r}")
+        return value
+
+
+class Images(_Model):
+    """Image overrides; empty means the official image at the pinned version."""
+
+    cockroach: str | None = None
+    haproxy: str | None = None
+    hydra: str | None = None
+    kratos: str | None = None
+    keto: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _not_floating(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        name, _, digest = value.partition("@")
+        tag = name.rsplit("/", 1)[-1].partition(":")[2]
+        if not digest and (not tag or tag == "latest"):
+            raise ValueError(f"image {value!r} must be pinned to a tag other than latest or a digest")
+        return value
+
+
+class Ports(_Model):
+    """Host ports, all published on 127.0.0.1 only."""
+
+    sql: Port = 26257
+    node_sql: list[Port] = Field(default_factory=lambda: [26258, 26259, 26260])
+    node_http: list[Port] = Field(default_factory=lambda: [8080, 8081, 8082])
+    hydra_public: Port = 4444
+    hydra_admin: Port = 4445
+    kratos_public: Port = 4433
+    kratos_admin: Port = 4434
+    keto_read: Port = 4466
+    keto_write: Port = 4467
+
+    def named(self) -> list[tuple[str, int]]:
+        """Every host port with the dotted field name that sets it."""
+        out: list[tuple[str, int]] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                out.extend((f"ports.{name}[{i}]", port) for i, port in enumerate(value))
+            else:
+                out.append((f"ports.{name}", value))
+        return out
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Ports:
+        seen: dict[int, str] = {}
+        for name, port in self.named():
+            if port in seen:
+                raise ValueError(f"{name}: port {port} is already used by {seen[port]}")
+            seen[port] = name
+        return self
+
+
+class Memory(_Model):
+    """Memory caps in MiB. The defaults keep the whole stack under 3 GiB for laptops and CI."""
+
+    cockroach_node: MiB = 640
+    cockroach_cache: MiB = 160
+    cockroach_sql: MiB = 160
+    load_balancer: MiB = 48
+    one_shot: MiB = 96
+    hydra: MiB = 160
+    kratos: MiB = 160
+    keto: MiB = 128
+    budget: MiB = 3072
+
+    @model_validator(mode="after")
+    def _fits(self) -> Memory:
+        engine = self.cockroach_cache + self.cockroach_sql
+        if engine * 4 > self.cockroach_node * 3:
+            raise ValueError(
+                f"cockroach_cache + cockroach_sql ({engine} MiB) must stay under 75% of "
+                f"cockroach_node ({self.cockroach_node} MiB)"
+            )
+        return self
+
+
+class Timeouts(_Model):
+    """Seconds to wait for each stage of `up`; CockroachDB migrations can be slow."""
+
+    up: Seconds = 900
+    nodes_ready: Seconds = 180
+    migrations: Seconds = 600
+    services_ready: Seconds = 180
+    poll_interval: Seconds = 1.0
+
+
+class Cockroach(_Model):
+    license_key: SecretStr | None = None
+    """Set as `enterprise.license`; without one a multi-node cluster is throttled after 7 days."""
+
+
+class Kubernetes(_Model):
+    namespace: str = "iam-sandbox"
+    storage_size: str = "10Gi"
+
+    @field_validator("namespace")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError(f"{value!r} is not a valid Kubernetes namespace (a DNS label)")
+        return value
+
+
+class Certs(_Model):
+    """Lifetimes follow `cockroach cert`: CA 10 years, leaves 5, backdated a day."""
+
+    key_type: Literal["ecdsa-p256", "rsa-2048"] = "ecdsa-p256"
+    ca_days: Annotated[int, Field(ge=2)] = 3650
+    leaf_days: Annotated[int, Field(ge=1)] = 1825
+    backdate_hours: Annotated[int, Field(ge=0, le=168)] = 24
+    warn_days: Annotated[int, Field(ge=0)] = 30
+
+
+class Settings(_Model):
+    """The whole sandbox, as a user may write it in `sandbox.yaml`."""
+
+    api_version: Literal["sandbox/v1"] = Field(default=API_VERSION, alias="apiVersion")
+    project: str = "iam-sandbox"
+    region: str = "us-east-1"
+    zones: list[str] = Field(default_factory=lambda: ["us-east-1a", "us-east-1b", "us-east-1c"])
+    node_prefix: str = "crdb"
+    load_balancer: str = "crdb"
+    versions: Versions = Field(default_factory=Versions)
+    images: Images = Field(default_factory=Images)
+    ports: Ports = Field(default_factory=Ports)
+    memory: Memory = Field(default_factory=Memory)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    cockroach: Cockroach = Field(default_factory=Cockroach)
+    kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    certs: Certs = Field(default_factory=Certs)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("project")
+    @classmethod
+    def _project_name(cls, value: str) -> str:
+        if not _PROJECT.match(value):
+            raise ValueError(
+                f"{value!r} must be lowercase letters, digits, '-' or '_', starting alphanumeric"
+            )
+        return value
+
+    @field_validator("node_prefix", "load_balancer", "region")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError(f"{value!r} is not a valid DNS label")
+        return value
+
+    @field_validator("zones")
+    @classmethod
+    def _three_zones(cls, value: list[str]) -> list[str]:
+        if len(value) != 3:
+            raise ValueError(
+                f"expected exactly 3 zones (one CockroachDB node per zone), got {len(value)}"
+            )
+        if len(set(value)) != 3:
+            raise ValueError("zones must be distinct")
+        for zone in value:
+            if not _DNS_LABEL.match(zone):
+                raise ValueError(f"{zone!r} is not a valid zone name")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        for field in ("node_sql", "node_http"):
+            count = len(getattr(self.ports, field))
+            if count != len(self.zones):
+                raise ValueError(f"ports.{field}: expected one port per zone (3), got {count}")
+        if self.load_balancer in self.node_names():
+            raise ValueError(f"load_balancer: {self.load_balancer!r} collides with a node name")
+        from sandbox.config.topology import Topology
+
+        total = sum(Topology(self).memory_caps().values())
+        if total > self.memory.budget:
+            raise ValueError(
+                f"memory: the caps add up to {total} MiB, over memory.budget "
+                f"({self.memory.budget} MiB)"
+            )
+        return self
+
+    def node_names(self) -> list[str]:
+        return [f"{self.node_prefix}-{i}" for i in range(1, len(self.zones) + 1)]

@@ -1,0 +1,79 @@
+"""The state directory: everything one sandbox owns, in one place with tight modes.
+
+Directories are 0700 and secret files 0600. Writes go through a temporary file and a rename,
+so an interrupted run never leaves a half-written key or secret behind.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_STATE_DIR = Path(".sandbox")
+DIR_MODE = 0o700
+SECRET_MODE = 0o600
+PUBLIC_MODE = 0o644
+
+
+def ensure_dir(path: Path, mode: int = DIR_MODE) -> Path:
+    """Create `path` and any missing parents with `mode` (mkdir's umask would loosen them)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=mode, exist_ok=True)
+        os.chmod(directory, mode)
+    if not missing:
+        os.chmod(path, mode)
+    return path
+
+
+def write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Write `data` to `path` with `mode` set before the file becomes visible."""
+    ensure_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class StateDir:
+    root: Path
+
+    @property
+    def certs(self) -> Path:
+        return self.root / "certs"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def rendered(self) -> Path:
+        return self.root / "rendered"
+
+    def create(self) -> StateDir:
+        ensure_dir(self.root)
+        return self
+
+    def secret(self, name: str, length: int = 32) -> str:
+        """A generated secret, created once, kept 0600 and reused on every later run."""
+        path = self.secrets_dir / name
+        if path.is_file():
+            value = path.read_text(encoding="utf-8").strip()
+            if len(value) >= length:
+                return value
+        alphabet = string.ascii_letters + string.digits
+        value = "".join(secrets.choice(alphabet) for _ in range(length))
+        write_atomic(path, value.encode(), SECRET_MODE)
+        return value

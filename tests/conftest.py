@@ -1,0 +1,39 @@
+"""Shared fixtures: settings, a topology, and a certificate tree in a temporary state dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sandbox.config.settings import Settings
+from sandbox.config.topology import Topology
+from sandbox.pki.layout import CertLayout
+from sandbox.pki.store import ensure_pki
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture
+def topology() -> Topology:
+    return Topology(Settings())
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> CertLayout:
+    return CertLayout(tmp_path / "state" / "certs")
+
+
+@pytest.fixture
+def pki(topology: Topology, layout: CertLayout) -> CertLayout:
+    ensure_pki(topology, layout)
+    return layout
+
+
+@pytest.fixture(scope="session")
+def session_pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[Topology, CertLayout]:
+    """One certificate tree for tests that only read it (handshakes, PostgreSQL)."""
+    topology = Topology(Settings())
+    layout = CertLayout(tmp_path_factory.mktemp("pki") / "certs")
+    ensure_pki(topology, layout)
+    return topology, layout
