@@ -40,15 +40,23 @@ def time_openssl(topology: Topology, runs: int, key_type: str) -> list[float]:
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         names = Path(tmp) / "names"
-        names.write_text("".join(
-            f"{n.name} " + ",".join([f"DNS:{d}" for d in topology.node_dns_names(n)]
-                                    + [f"IP:{ip}" for ip in topology.node_ip_addresses(n)]) + "\n"
-            for n in topology.nodes))
+        names.write_text(
+            "".join(
+                f"{n.name} "
+                + ",".join(
+                    [f"DNS:{d}" for d in topology.node_dns_names(n)]
+                    + [f"IP:{ip}" for ip in topology.node_ip_addresses(n)]
+                )
+                + "\n"
+                for n in topology.nodes
+            )
+        )
         for i in range(runs):
             out = Path(tmp) / f"run{i}"
             start = time.perf_counter()
-            subprocess.run(["bash", str(HERE / "openssl_pki.sh"), str(out), key_type, str(names)],
-                           check=True)
+            subprocess.run(
+                ["bash", str(HERE / "openssl_pki.sh"), str(out), key_type, str(names)], check=True
+            )
             times.append(time.perf_counter() - start)
             shutil.rmtree(out)
     return times

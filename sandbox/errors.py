@@ -1,8 +1,8 @@
 """The sandbox's own errors. Each carries the exit code the CLI returns.
 
-    SandboxError (1)          something failed while doing the work
-     +-- BadInput (2)         the user's settings, flags or environment are wrong
-     +-- CommandFailed (1)    a child process failed; keeps argv, code and stderr
+SandboxError (1)          something failed while doing the work
+ +-- BadInput (2)         the user's settings, flags or environment are wrong
+ +-- CommandFailed (1)    a child process failed; keeps argv, code and stderr
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ import string
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sandbox.render.ory import OrySecrets
 
 DEFAULT_STATE_DIR = Path(".sandbox")
 DIR_MODE = 0o700
@@ -77,3 +81,16 @@ class StateDir:
         value = "".join(secrets.choice(alphabet) for _ in range(length))
         write_atomic(path, value.encode(), SECRET_MODE)
         return value
+
+
+def ory_secrets(state: StateDir) -> OrySecrets:
+    """The Ory services' secrets for this sandbox: made on first use, then reused."""
+    from sandbox.render.ory import OrySecrets
+
+    return OrySecrets(
+        db_password=state.secret("ory-db-password", 24),
+        hydra_system=state.secret("hydra-secrets-system", 32),
+        kratos_default=state.secret("kratos-secrets-default", 32),
+        kratos_cookie=state.secret("kratos-secrets-cookie", 32),
+        kratos_cipher=state.secret("kratos-secrets-cipher", 32)[:32],
+    )

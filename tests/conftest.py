@@ -11,8 +11,6 @@ from sandbox.config.topology import Topology
 from sandbox.pki.layout import CertLayout
 from sandbox.pki.store import ensure_pki
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
 
 @pytest.fixture
 def topology() -> Topology:

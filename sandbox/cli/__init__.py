@@ -41,14 +41,22 @@ def root(
     ctx: typer.Context,
     config_file: Annotated[
         Path | None,
-        typer.Option("--config", "-c", envvar="SANDBOX_CONFIG", help="Settings file "
-                     "(default: ./sandbox.yaml when present).", dir_okay=False),
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="SANDBOX_CONFIG",
+            help="Settings file (default: ./sandbox.yaml when present).",
+            dir_okay=False,
+        ),
     ] = None,
     state_dir: Annotated[
         Path,
-        typer.Option("--state-dir", envvar="SANDBOX_STATE_DIR",
-                     help="Where this sandbox keeps its certificates, secrets and files.",
-                     file_okay=False),
+        typer.Option(
+            "--state-dir",
+            envvar="SANDBOX_STATE_DIR",
+            help="Where this sandbox keeps its certificates, secrets and files.",
+            file_okay=False,
+        ),
     ] = Path(".sandbox"),
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[

@@ -9,17 +9,24 @@ import typer
 from sandbox.cli.context import AppContext, Output
 from sandbox.cli.output import emit_json, info, table, warn
 
-app = typer.Typer(help="Create and inspect the sandbox's CA, node and client certificates.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Create and inspect the sandbox's CA, node and client certificates.", no_args_is_help=True
+)
 
 
 @app.command("create")
 def create(
     ctx: typer.Context,
-    force: Annotated[bool, typer.Option("--force", help="Re-issue every node and client "
-                                        "certificate (the CA is kept).")] = False,
-    rotate_ca: Annotated[bool, typer.Option("--rotate-ca", help="Replace the CA itself; "
-                                            "invalidates every certificate.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Re-issue every node and client certificate (the CA is kept)."
+        ),
+    ] = False,
+    rotate_ca: Annotated[
+        bool,
+        typer.Option("--rotate-ca", help="Replace the CA itself; invalidates every certificate."),
+    ] = False,
     output: Annotated[Output, typer.Option("--output", "-o")] = Output.table,
 ) -> None:
     """Create the CA and the certificates, keeping whatever is still valid."""
@@ -29,8 +36,10 @@ def create(
     topology = app_ctx.topology()
     app_ctx.state().create()
     if rotate_ca:
-        warn("replacing the CA: running nodes and clients that trust the old CA will fail "
-             "until they get the new certificates")
+        warn(
+            "replacing the CA: running nodes and clients that trust the old CA will fail "
+            "until they get the new certificates"
+        )
     report = ensure_pki(topology, app_ctx.cert_layout(), force=force, rotate_ca=rotate_ca)
     for line in report.warnings:
         warn(line)
@@ -57,9 +66,15 @@ def list_(
         emit_json([vars(i) | {"ok": i.ok} for i in infos])
     else:
         rows = [
-            (i.role, i.name, i.subject, i.not_after[:10], i.days_left,
-             ", ".join(i.sans) if len(i.sans) <= 3 else f"{len(i.sans)} names",
-             "ok" if i.ok else "; ".join(i.problems))
+            (
+                i.role,
+                i.name,
+                i.subject,
+                i.not_after[:10],
+                i.days_left,
+                ", ".join(i.sans) if len(i.sans) <= 3 else f"{len(i.sans)} names",
+                "ok" if i.ok else "; ".join(i.problems),
+            )
             for i in infos
         ]
         typer.echo(table(["ROLE", "NAME", "SUBJECT", "NOT AFTER", "DAYS", "SANS", "STATUS"], rows))

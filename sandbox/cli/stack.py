@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -10,7 +10,7 @@ import typer
 from sandbox.cli.context import AppContext
 
 
-class Target(str, Enum):
+class Target(StrEnum):
     compose = "compose"
     kind = "kind"
     aws = "aws"
@@ -18,8 +18,9 @@ class Target(str, Enum):
 
 def up(
     ctx: typer.Context,
-    target: Annotated[Target, typer.Option("--target", "-t", help="Where to run the stack.")]
-    = Target.compose,
+    target: Annotated[
+        Target, typer.Option("--target", "-t", help="Where to run the stack.")
+    ] = Target.compose,
 ) -> None:
     """Create certificates and start the stack."""
     from sandbox.errors import SandboxError
@@ -29,8 +30,10 @@ def up(
     topology = app_ctx.topology()
     app_ctx.state().create()
     ensure_pki(topology, app_ctx.cert_layout())
-    raise SandboxError(f"target {target.value!r} is not built yet: certificates are ready in "
-                       f"{app_ctx.cert_layout().root}")
+    raise SandboxError(
+        f"target {target.value!r} is not built yet: certificates are ready in "
+        f"{app_ctx.cert_layout().root}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -87,8 +87,10 @@ def _describe(exc: Any) -> tuple[str, str]:
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown setting"
-    elif "input" in first and first["type"] not in ("missing",) and not isinstance(
-        first["input"], dict | list
+    elif (
+        "input" in first
+        and first["type"] not in ("missing",)
+        and not isinstance(first["input"], dict | list)
     ):
         message = f"{message} (got {first['input']!r})"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -60,7 +60,9 @@ class Images(_Model):
         name, _, digest = value.partition("@")
         tag = name.rsplit("/", 1)[-1].partition(":")[2]
         if not digest and (not tag or tag == "latest"):
-            raise ValueError(f"image {value!r} must be pinned to a tag other than latest or a digest")
+            raise ValueError(
+                f"image {value!r} must be pinned to a tag other than latest or a digest"
+            )
         return value
 
 

@@ -97,7 +97,9 @@ def expiry_problems(cert: x509.Certificate, now: dt.datetime, warn_days: int) ->
     return []
 
 
-def describe(path: Path, role: str, name: str, now: dt.datetime) -> tuple[CertInfo, x509.Certificate | None]:
+def describe(
+    path: Path, role: str, name: str, now: dt.datetime
+) -> tuple[CertInfo, x509.Certificate | None]:
     info = CertInfo(path=str(path), role=role, name=name)
     if not path.is_file():
         info.problems.append("missing")
@@ -132,7 +134,10 @@ def check_ca(cert: x509.Certificate, key_path: Path, now: dt.datetime, warn_days
 
 
 def check_leaf(
-    spec: LeafSpec, cert: x509.Certificate, ca: x509.Certificate | None, now: dt.datetime,
+    spec: LeafSpec,
+    cert: x509.Certificate,
+    ca: x509.Certificate | None,
+    now: dt.datetime,
     warn_days: int,
 ) -> list[str]:
     """Everything that makes `cert` unfit for `spec`; empty means keep it."""
@@ -150,7 +155,9 @@ def check_leaf(
     if spec.role == "node":
         wanted.add(ExtendedKeyUsageOID.SERVER_AUTH)
     if not wanted <= usages:
-        problems.append("missing extended key usage " + ", ".join(sorted(u._name for u in wanted - usages)))
+        problems.append(
+            "missing extended key usage " + ", ".join(sorted(u._name for u in wanted - usages))
+        )
     have = set(san_strings(cert))
     want = set(spec.dns_names) | {str(ipaddress.ip_address(ip)) for ip in spec.ip_addresses}
     missing = sorted(want - have)

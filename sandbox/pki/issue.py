@@ -55,12 +55,15 @@ def _key_usage(key: PrivateKey, ca: bool) -> x509.KeyUsage:
     )
 
 
-def issue_ca(key: PrivateKey, project: str, now: dt.datetime, days: int, backdate: dt.timedelta
-             ) -> Issued:
-    name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{project} CA"),
-    ])
+def issue_ca(
+    key: PrivateKey, project: str, now: dt.datetime, days: int, backdate: dt.timedelta
+) -> Issued:
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{project} CA"),
+        ]
+    )
     public = key.public_key()
     cert = (
         x509.CertificateBuilder()
@@ -95,10 +98,14 @@ def issue_leaf(
     public = key.public_key()
     builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
-            x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name),
-        ]))
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+                    x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name),
+                ]
+            )
+        )
         .issuer_name(ca_cert.subject)
         .public_key(public)
         .serial_number(x509.random_serial_number())

@@ -1,8 +1,8 @@
 """Where every certificate lives, and what each one must say (the plan, no I/O).
 
-    certs/ca/ca.crt, ca.key                       the CA key lives here only
-    certs/nodes/<node>/ca.crt, node.crt, node.key one --certs-dir per CockroachDB node
-    certs/clients/<user>/ca.crt, client.<user>.crt, client.<user>.key
+certs/ca/ca.crt, ca.key                       the CA key lives here only
+certs/nodes/<node>/ca.crt, node.crt, node.key one --certs-dir per CockroachDB node
+certs/clients/<user>/ca.crt, client.<user>.crt, client.<user>.key
 """
 
 from __future__ import annotations

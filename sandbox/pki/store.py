@@ -112,7 +112,12 @@ def ensure_pki(
             report.kept.append(spec.label)
             continue
         issued = issue_leaf(
-            spec, new_key(cfg.key_type), ca_cert, ca_key, now, cfg.leaf_days,
+            spec,
+            new_key(cfg.key_type),
+            ca_cert,
+            ca_key,
+            now,
+            cfg.leaf_days,
             dt.timedelta(hours=cfg.backdate_hours),
         )
         write_atomic(spec.ca_copy, ca_pem, PUBLIC_MODE)
@@ -121,8 +126,9 @@ def ensure_pki(
     return report
 
 
-def list_pki(topology: Topology, layout: CertLayout, now: dt.datetime | None = None
-             ) -> list[inspect.CertInfo]:
+def list_pki(
+    topology: Topology, layout: CertLayout, now: dt.datetime | None = None
+) -> list[inspect.CertInfo]:
     """Every certificate file of the plan, with the problems `certs list` warns about."""
     now = now or _now()
     warn = topology.settings.certs.warn_days

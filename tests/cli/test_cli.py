@@ -11,13 +11,19 @@ from pathlib import Path
 import pytest
 
 
-def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "sandbox", "--state-dir",
-                           str(tmp_path / "state"), *args],
-                          cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", "--state-dir", str(tmp_path / "state"), *args],
+        cwd=tmp_path,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_help_lists_commands(tmp_path: Path) -> None:
@@ -65,8 +71,9 @@ def test_rotate_ca_warns(tmp_path: Path) -> None:
         ("colour: blue\n", "sandbox.yaml: colour: unknown setting"),
     ],
 )
-def test_bad_file_is_one_line_exit_2_and_touches_nothing(tmp_path: Path, text: str,
-                                                         expected: str) -> None:
+def test_bad_file_is_one_line_exit_2_and_touches_nothing(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     (tmp_path / "sandbox.yaml").write_text(text)
     out = run(tmp_path, "certs", "create")
     assert out.returncode == 2
@@ -79,8 +86,16 @@ def test_bad_file_is_one_line_exit_2_and_touches_nothing(tmp_path: Path, text: s
 def test_config_flag_and_env(tmp_path: Path) -> None:
     cfg = tmp_path / "custom.yaml"
     cfg.write_text("project: from-file\n")
-    shown = run(tmp_path, "--config", str(cfg), "config", "show", "-o", "json",
-                env={"SANDBOX_PORTS__SQL": "36257"})
+    shown = run(
+        tmp_path,
+        "--config",
+        str(cfg),
+        "config",
+        "show",
+        "-o",
+        "json",
+        env={"SANDBOX_PORTS__SQL": "36257"},
+    )
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
     assert (data["project"], data["ports"]["sql"]) == ("from-file", 36257)
@@ -89,7 +104,9 @@ def test_config_flag_and_env(tmp_path: Path) -> None:
 
 
 def test_license_key_never_printed(tmp_path: Path) -> None:
-    shown = run(tmp_path, "config", "show", env={"SANDBOX_COCKROACH__LICENSE_KEY": "crl-0-TOPSECRET"})
+    shown = run(
+        tmp_path, "config", "show", env={"SANDBOX_COCKROACH__LICENSE_KEY": "crl-0-TOPSECRET"}
+    )
     assert shown.returncode == 0
     assert "TOPSECRET" not in shown.stdout + shown.stderr
 

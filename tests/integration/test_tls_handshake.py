@@ -57,43 +57,64 @@ def handshake(port: int, server_name: str, ca: Path, cert: Path, key: Path) -> b
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(ca)
     ctx.load_cert_chain(cert, key)
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
-            ctx.wrap_socket(raw, server_hostname=server_name) as tls:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        ctx.wrap_socket(raw, server_hostname=server_name) as tls,
+    ):
         return tls.recv(2)
 
 
 @pytest.mark.parametrize("index", [0, 1, 2])
-def test_every_node_name_handshakes(session_pki: tuple[Topology, CertLayout], index: int
-                                    ) -> None:
+def test_every_node_name_handshakes(session_pki: tuple[Topology, CertLayout], index: int) -> None:
     topology, layout = session_pki
     node = topology.nodes[index]
     node_dir = layout.node_dir(node.name)
     client = layout.client_dir("root")
     names = topology.node_dns_names(node) + topology.node_ip_addresses(node)
-    with tls_server(node_dir / "node.crt", node_dir / "node.key", node_dir / "ca.crt") as (port,
-                                                                                          peers):
+    with tls_server(node_dir / "node.crt", node_dir / "node.key", node_dir / "ca.crt") as (
+        port,
+        peers,
+    ):
         for name in names:
-            assert handshake(port, name, client / "ca.crt", client / "client.root.crt",
-                             client / "client.root.key") == b"ok", name
+            assert (
+                handshake(
+                    port,
+                    name,
+                    client / "ca.crt",
+                    client / "client.root.crt",
+                    client / "client.root.key",
+                )
+                == b"ok"
+            ), name
         # Node-to-node RPC: the node cert is also a client cert.
         other = layout.node_dir(topology.nodes[(index + 1) % 3].name)
-        assert handshake(port, node.name, other / "ca.crt", other / "node.crt",
-                         other / "node.key") == b"ok"
+        assert (
+            handshake(port, node.name, other / "ca.crt", other / "node.crt", other / "node.key")
+            == b"ok"
+        )
     assert peers == ["root"] * len(names) + ["node"]
 
 
 def test_name_outside_sans_is_refused(session_pki: tuple[Topology, CertLayout]) -> None:
-    topology, layout = session_pki
+    _topology, layout = session_pki
     node_dir = layout.node_dir("crdb-1")
     client = layout.client_dir("ory")
-    with tls_server(node_dir / "node.crt", node_dir / "node.key", node_dir / "ca.crt") as (port, _):
-        with pytest.raises(ssl.SSLCertVerificationError, match="mismatch"):
-            handshake(port, "crdb-2", client / "ca.crt", client / "client.ory.crt",
-                      client / "client.ory.key")
+    with (
+        tls_server(node_dir / "node.crt", node_dir / "node.key", node_dir / "ca.crt") as (port, _),
+        pytest.raises(ssl.SSLCertVerificationError, match="mismatch"),
+    ):
+        handshake(
+            port,
+            "crdb-2",
+            client / "ca.crt",
+            client / "client.ory.crt",
+            client / "client.ory.key",
+        )
 
 
-def test_foreign_ca_is_refused_both_ways(session_pki: tuple[Topology, CertLayout],
-                                         tmp_path: Path) -> None:
+def test_foreign_ca_is_refused_both_ways(
+    session_pki: tuple[Topology, CertLayout], tmp_path: Path
+) -> None:
     topology, layout = session_pki
     foreign = CertLayout(tmp_path / "foreign")
     ensure_pki(topology, foreign)
@@ -103,9 +124,15 @@ def test_foreign_ca_is_refused_both_ways(session_pki: tuple[Topology, CertLayout
     with tls_server(node_dir / "node.crt", node_dir / "node.key", node_dir / "ca.crt") as (port, _):
         # The client trusts only the foreign CA: the server's cert is refused.
         with pytest.raises(ssl.SSLCertVerificationError):
-            handshake(port, "crdb-1", theirs / "ca.crt", mine / "client.ory.crt",
-                      mine / "client.ory.key")
+            handshake(
+                port, "crdb-1", theirs / "ca.crt", mine / "client.ory.crt", mine / "client.ory.key"
+            )
         # The client presents a foreign cert: the server refuses it.
         with pytest.raises((ssl.SSLError, ConnectionError)):
-            handshake(port, "crdb-1", mine / "ca.crt", theirs / "client.ory.crt",
-                      theirs / "client.ory.key")
+            handshake(
+                port,
+                "crdb-1",
+                mine / "ca.crt",
+                theirs / "client.ory.crt",
+                theirs / "client.ory.key",
+            )

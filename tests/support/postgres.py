@@ -41,10 +41,24 @@ class Server:
 
     def psql(self, sql: str, db: str = "postgres") -> str:
         """Run SQL as the superuser over the Unix socket (no TLS needed for setup)."""
-        argv = [str(self.bindir / "psql"), "-h", str(self.data), "-p", str(self.port),
-                "-U", self.superuser, "-d", db, "-v", "ON_ERROR_STOP=1", "-Atc", sql]
-        return subprocess.run(argv, check=True, capture_output=True, text=True,
-                              **_as_owner()).stdout
+        argv = [
+            str(self.bindir / "psql"),
+            "-h",
+            str(self.data),
+            "-p",
+            str(self.port),
+            "-U",
+            self.superuser,
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-Atc",
+            sql,
+        ]
+        return subprocess.run(
+            argv, check=True, capture_output=True, text=True, **_as_owner()
+        ).stdout
 
 
 def _as_owner() -> dict[str, object]:
@@ -81,8 +95,12 @@ def tls_postgres(
         os.chmod(tls / name, 0o600)
     _chown_tree(tmp)
     superuser = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
-    subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", superuser, "--auth=trust",
-                    "-E", "UTF8"], check=True, capture_output=True, **_as_owner())
+    subprocess.run(
+        [str(bindir / "initdb"), "-D", str(data), "-U", superuser, "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+        **_as_owner(),
+    )
     port = free_port()
     conf = f"""
 listen_addresses = '127.0.0.1'
@@ -100,8 +118,13 @@ max_connections = 200
     (data / "pg_hba.conf").write_text("local all all trust\n" + "\n".join(hba) + "\n")
     _chown_tree(tmp)
     log = tmp / "server.log"
-    proc = subprocess.Popen([str(bindir / "postgres"), "-D", str(data)],
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT, **_as_owner())
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen(
+            [str(bindir / "postgres"), "-D", str(data)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            **_as_owner(),
+        )
     server = Server(port=port, data=data, bindir=bindir, superuser=superuser)
     try:
         deadline = time.monotonic() + 30

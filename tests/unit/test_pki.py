@@ -20,7 +20,9 @@ def mode(path: Path) -> int:
 
 
 def all_files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def test_layout_and_modes(topology: Topology, pki: CertLayout) -> None:
@@ -29,8 +31,11 @@ def test_layout_and_modes(topology: Topology, pki: CertLayout) -> None:
     for node in ("crdb-1", "crdb-2", "crdb-3"):
         assert {f"nodes/{node}/ca.crt", f"nodes/{node}/node.crt", f"nodes/{node}/node.key"} <= files
     for user in ("root", "ory"):
-        assert {f"clients/{user}/ca.crt", f"clients/{user}/client.{user}.crt",
-                f"clients/{user}/client.{user}.key"} <= files
+        assert {
+            f"clients/{user}/ca.crt",
+            f"clients/{user}/client.{user}.crt",
+            f"clients/{user}/client.{user}.key",
+        } <= files
     assert [f for f in files if f.endswith("ca.key")] == ["ca/ca.key"], "CA key only in ca/"
     for path in pki.root.rglob("*"):
         if path.is_dir():
@@ -64,8 +69,12 @@ def test_chain_verifies_for_every_node_name(topology: Topology, pki: CertLayout)
     for node in topology.nodes:
         leaf = inspect.load_cert(pki.node_dir(node.name) / "node.crt")
         for name in topology.node_dns_names(node):
-            verifier = (PolicyBuilder().store(Store([ca])).time(now)
-                        .build_server_verifier(x509.DNSName(name)))
+            verifier = (
+                PolicyBuilder()
+                .store(Store([ca]))
+                .time(now)
+                .build_server_verifier(x509.DNSName(name))
+            )
             verifier.verify(leaf, [])
 
 
@@ -101,8 +110,13 @@ def test_force_reissues_leaves_but_keeps_ca(topology: Topology, pki: CertLayout)
     before = all_files(pki.root)
     report = ensure_pki(topology, pki, force=True)
     after = all_files(pki.root)
-    assert report.created == ["node crdb-1", "node crdb-2", "node crdb-3", "client root",
-                              "client ory"]
+    assert report.created == [
+        "node crdb-1",
+        "node crdb-2",
+        "node crdb-3",
+        "client root",
+        "client ory",
+    ]
     assert after["ca/ca.crt"] == before["ca/ca.crt"]
     assert after["ca/ca.key"] == before["ca/ca.key"]
     assert after["nodes/crdb-1/node.key"] != before["nodes/crdb-1/node.key"]
@@ -142,8 +156,9 @@ def test_list_warns_before_expiry(topology: Topology, pki: CertLayout) -> None:
     assert ca.ok
 
 
-def test_foreign_leaf_is_not_signed_by_ca(topology: Topology, pki: CertLayout, tmp_path: Path
-                                          ) -> None:
+def test_foreign_leaf_is_not_signed_by_ca(
+    topology: Topology, pki: CertLayout, tmp_path: Path
+) -> None:
     other = CertLayout(tmp_path / "other")
     ensure_pki(topology, other)
     target = pki.node_dir("crdb-3")

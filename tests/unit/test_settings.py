@@ -44,8 +44,12 @@ def test_file_overrides_defaults(tmp_path: Path) -> None:
 
 
 def test_environment_overrides_file(tmp_path: Path) -> None:
-    env = {"SANDBOX_PORTS__SQL": "36300", "SANDBOX_PROJECT": "ci",
-           "SANDBOX_PORTS__NODE_SQL": "[36301, 36302, 36303]", "SANDBOX_STATE_DIR": "/x"}
+    env = {
+        "SANDBOX_PORTS__SQL": "36300",
+        "SANDBOX_PROJECT": "ci",
+        "SANDBOX_PORTS__NODE_SQL": "[36301, 36302, 36303]",
+        "SANDBOX_STATE_DIR": "/x",
+    }
     s = load(tmp_path, "ports:\n  sql: 36257\n", env)
     assert (s.ports.sql, s.project, s.ports.node_sql) == (36300, "ci", [36301, 36302, 36303])
 

@@ -6,7 +6,10 @@ from sandbox.config.topology import Topology
 
 def test_one_node_per_zone(topology: Topology) -> None:
     assert [(n.name, n.zone) for n in topology.nodes] == [
-        ("crdb-1", "us-east-1a"), ("crdb-2", "us-east-1b"), ("crdb-3", "us-east-1c")]
+        ("crdb-1", "us-east-1a"),
+        ("crdb-2", "us-east-1b"),
+        ("crdb-3", "us-east-1c"),
+    ]
     assert topology.nodes[1].locality == "region=us-east-1,zone=us-east-1b"
 
 
@@ -18,9 +21,16 @@ def test_images_are_pinned_to_versions(topology: Topology) -> None:
 
 def test_node_names_cover_every_target(topology: Topology) -> None:
     names = topology.node_dns_names(topology.nodes[0])
-    for expected in ("crdb-1", "crdb", "localhost", "crdb.iam-sandbox",
-                     "crdb.iam-sandbox.svc.cluster.local", "crdb-internal.iam-sandbox",
-                     "crdb-1-0.crdb-internal", "crdb-1-0.crdb-internal.iam-sandbox.svc.cluster.local"):
+    for expected in (
+        "crdb-1",
+        "crdb",
+        "localhost",
+        "crdb.iam-sandbox",
+        "crdb.iam-sandbox.svc.cluster.local",
+        "crdb-internal.iam-sandbox",
+        "crdb-1-0.crdb-internal",
+        "crdb-1-0.crdb-internal.iam-sandbox.svc.cluster.local",
+    ):
         assert expected in names
     assert "crdb-2" not in names
     assert len(names) == len(set(names))
