@@ -85,3 +85,11 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)
+    except Exception as exc:  # a bug: still one line, the traceback only with --debug
+        if debug:
+            raise
+        sys.stderr.write(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback)\n"
+        )
+        sys.exit(1)

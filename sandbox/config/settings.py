@@ -20,6 +20,7 @@ Seconds = Annotated[float, Field(gt=0)]
 _VERSION = re.compile(r"^v?\d+\.\d+\.\d+([.-][0-9A-Za-z.-]+)?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_LICENSE = re.compile(r"^[A-Za-z0-9+/=._-]{8,}$")
 
 
 class _Model(BaseModel):
@@ -137,6 +138,14 @@ class Timeouts(_Model):
 class Cockroach(_Model):
     license_key: SecretStr | None = None
     """Set as `enterprise.license`; without one a multi-node cluster is throttled after 7 days."""
+
+    @field_validator("license_key")
+    @classmethod
+    def _license_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        # The key is written into a SQL statement: allow only what license keys contain.
+        if value is not None and not _LICENSE.match(value.get_secret_value()):
+            raise ValueError("expected a CockroachDB license key (letters, digits, + / = . _ -)")
+        return value
 
 
 class Kubernetes(_Model):

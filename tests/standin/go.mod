@@ -1,0 +1,3 @@
+module iam-sandbox/standin
+
+go 1.22
