@@ -223,7 +223,16 @@ class ComposeDriver:
             self.ctx.status.note("already up and unchanged: nothing to do")
             self._wait_services(deadline.sooner(15))
             return
-        self._run_stages(deadline)
+        try:
+            self._run_stages(deadline)
+        except StageFailed as exc:
+            who = exc.service or ""
+            hint = (
+                f"hint: `sandbox logs {who}` shows more; `sandbox down` removes the "
+                "containers (they are kept for inspection)"
+            )
+            exc.detail = f"{exc.detail}\n{hint}" if exc.detail else hint
+            raise
 
     def _start(self, services: list[str], first: bool = False) -> None:
         """Start `services` alone: `compose up` would block on the whole gating chain, so the
