@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from sandbox.probes import http_status  # noqa: E402
 from tests.support.docker import STANDIN_IMAGES, engine_problem  # noqa: E402
 
-BASE = 37000
+BASE = 25000  # below the ephemeral port range
 PORTS = {
     "sql": BASE + 257,
     "node_sql": [BASE + 258, BASE + 259, BASE + 260],

@@ -155,6 +155,7 @@ class ComposeDriver:
         with status.step("pre-flight"):
             self._check_docker()
             self._check_ports()
+            self._ensure_images()
             from sandbox.pki.store import ensure_pki, pki_problems
 
             report = ensure_pki(self.topology, self.ctx.certs)
@@ -189,6 +190,28 @@ class ComposeDriver:
             ) from None
         if not version.lstrip("v")[:1].isdigit() or int(version.lstrip("v").split(".")[0]) < 2:
             raise SandboxError(f"Docker Compose v2 or newer is needed, found {version}")
+
+    def _ensure_images(self) -> None:
+        """Pull missing images now, so an offline machine fails before anything starts."""
+        from python_on_whales.exceptions import DockerException
+
+        services = compose_model(self.topology)["services"].values()
+        for image in dict.fromkeys(svc["image"] for svc in services):
+            if self.docker.image.exists(image):
+                continue
+            self.ctx.status.note(f"pulling {image}")
+            try:
+                self.docker.image.pull(image, quiet=True)
+            except DockerException as exc:
+                component = next(
+                    c
+                    for c in ("cockroach", "haproxy", "hydra", "kratos", "keto")
+                    if self.topology.image(c) == image
+                )
+                raise SandboxError(
+                    f"image {image} is not on this machine and cannot be pulled "
+                    f"({_docker_error(exc)}); `docker load` it or set images.{component}"
+                ) from None
 
     def _check_ports(self) -> None:
         ours = self._published_ports()

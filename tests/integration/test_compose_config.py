@@ -103,3 +103,27 @@ def test_gating_survives_normalisation(rendered: tuple[Path, dict[str, Any]]) ->
     hydra = config["services"]["hydra"]["depends_on"]
     assert hydra["hydra-migrate"]["condition"] == "service_completed_successfully"
     assert config["services"]["crdb-1"]["mem_limit"]
+
+
+def test_zones_security_and_pins_after_normalisation(
+    rendered: tuple[Path, dict[str, Any]],
+) -> None:
+    _, config = rendered
+    services = config["services"]
+    zones = {}
+    for i in (1, 2, 3):
+        node = services[f"crdb-{i}"]
+        command = node["command"]
+        assert node["entrypoint"] == ["/cockroach/cockroach"] and command[0] == "start"
+        assert "--certs-dir=/certs" in command and not any("insecure" in a for a in command)
+        zones[f"crdb-{i}"] = next(a for a in command if a.startswith("--locality="))
+        assert node["labels"]["io.iam-sandbox.zone"] == zones[f"crdb-{i}"].rsplit("=", 1)[1]
+    assert sorted(zones.values()) == [
+        f"--locality=region=us-east-1,zone=us-east-1{z}" for z in "abc"
+    ]
+    for name, service in services.items():
+        image = service["image"]
+        assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), name
+    chain = {name: sorted(s.get("depends_on", {})) for name, s in services.items()}
+    assert chain["crdb-bootstrap"] == ["crdb", "crdb-init"]
+    assert chain["kratos-migrate"] == ["crdb-bootstrap"]

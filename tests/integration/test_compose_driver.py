@@ -26,7 +26,8 @@ pytestmark = [
     pytest.mark.skipif(engine_problem() is not None, reason=str(engine_problem())),
 ]
 
-BASE = 36000  # away from the defaults, so a developer's own sandbox keeps running
+BASE = 21000  # away from the defaults (a developer's own sandbox keeps running) and below
+# the ephemeral range (32768+), where outgoing connections could hold a port by chance
 
 
 def settings(project: str, offset: int = 0, **images: str) -> dict[str, object]:
@@ -219,3 +220,22 @@ def test_rendered_project_runs_without_the_sandbox(sandbox: Sandbox, tmp_path: P
         assert states["hydra"][0] == "running"
     finally:
         subprocess.run([*compose, "down", "-v"], capture_output=True, timeout=120)
+
+
+def test_missing_image_fails_in_preflight(tmp_path: Path) -> None:
+    box = Sandbox(
+        tmp_path / "home",
+        settings(
+            f"sbx-{os.getpid()}-noimage", offset=2000, cockroach="iam-sandbox-standin/absent:test"
+        ),
+    )
+    up = box.run("up")
+    assert up.returncode == 1
+    errors = [line for line in up.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert errors[0].startswith(
+        "error: image iam-sandbox-standin/absent:test is not on this machine and cannot be pulled ("
+    )
+    assert errors[0].endswith("`docker load` it or set images.cockroach")
+    assert "✗ pre-flight" in up.stderr
+    assert box.labelled("container") == [] and box.labelled("network") == []
