@@ -1,13 +1,14 @@
 """The Compose target: render the project into the state directory and drive Docker.
 
-Steps of `up`: pre-flight (Docker, Compose v2, free ports, certificates), render, `compose up`,
-then wait from the host for each stage of the gating chain. Everything the project creates
-carries the sandbox's project label, so `down` can sweep whatever Compose itself forgets.
+Steps of `up`: pre-flight (Docker, Compose v2, free ports, images, certificates), render,
+then walk the gating chain: start one stage's services, wait for them from the host, go on.
+Only single files are bind-mounted (plus each node's own certificate folder, read by root), so
+the state directory keeps its 0700 folders. Everything the project creates carries the
+sandbox's project label, so `down` can sweep whatever Compose itself forgets.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandbox import labels
-from sandbox.config.topology import LOOPBACK, ORY_SERVICES
+from sandbox.config.topology import LOOPBACK, ORY_SERVICES, Topology
 from sandbox.drivers.base import DownOptions, DriverContext, ServiceStatus, UpOptions
 from sandbox.errors import BadInput, CommandFailed, SandboxError
 from sandbox.exec import run
@@ -42,7 +43,7 @@ LICENSE_WARNING = (
 )
 
 
-def _port_owners(topology: Any) -> list[tuple[str, int, str]]:
+def _port_owners(topology: Topology) -> list[tuple[str, int, str]]:
     """(setting, port, service) for every host port the project publishes."""
     owners: list[tuple[str, int, str]] = [
         ("ports.sql", topology.settings.ports.sql, topology.load_balancer)
@@ -92,9 +93,6 @@ class ComposeDriver:
         for rel, text in project.secret.items():
             write_atomic(out / rel, text.encode(), SECRET_MODE)
             written.append(out / rel)
-        # Folders a container mounts files from must be traversable by non-root users.
-        for folder in {(out / rel).parent for rel in project.public}:
-            os.chmod(folder, 0o755)
         return written
 
     def render(self, out: Path) -> list[Path]:
@@ -237,12 +235,12 @@ class ComposeDriver:
         settings = self.topology.settings
         deadline = Deadline.after(options.timeout or settings.timeouts.up)
         self.preflight()
-        previous = self.compose_file.read_text() if self.compose_file.is_file() else None
+        previous = self._snapshot()
         self._write(self.project_dir, certs="../certs")
         if options.dry_run:
             self.ctx.status.note(f"dry run: project written to {self.project_dir}")
             return
-        if previous == self.compose_file.read_text() and self._all_up():
+        if previous == self._snapshot() and self._all_up():
             self.ctx.status.note("already up and unchanged: nothing to do")
             self._wait_services(deadline.sooner(15))
             return
@@ -256,6 +254,16 @@ class ComposeDriver:
             )
             exc.detail = f"{exc.detail}\n{hint}" if exc.detail else hint
             raise
+
+    def _snapshot(self) -> dict[str, bytes]:
+        """Every rendered file (secrets included: a new license key must re-run bootstrap)."""
+        if not self.project_dir.is_dir():
+            return {}
+        return {
+            str(p.relative_to(self.project_dir)): p.read_bytes()
+            for p in sorted(self.project_dir.rglob("*"))
+            if p.is_file()
+        }
 
     def _start(self, services: list[str], first: bool = False) -> None:
         """Start `services` alone: `compose up` would block on the whole gating chain, so the

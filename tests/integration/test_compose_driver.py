@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sandbox.drivers.compose import port_is_free
+from sandbox.probes import http_status
 from tests.support.docker import BROKEN_HYDRA, STANDIN_IMAGES, engine_problem
 
 pytestmark = [
@@ -26,12 +29,21 @@ pytestmark = [
     pytest.mark.skipif(engine_problem() is not None, reason=str(engine_problem())),
 ]
 
-BASE = 21000  # away from the defaults (a developer's own sandbox keeps running) and below
-# the ephemeral range (32768+), where outgoing connections could hold a port by chance
+
+def free_base() -> int:
+    """A base for 13 ports, all free now: below the ephemeral range (32768+), where outgoing
+    connections could take a port by chance, and away from the defaults."""
+    for base in random.sample(range(20000, 32000, 1000), 12):
+        if all(port_is_free(base + off) for off in PORT_OFFSETS):
+            return base
+    raise RuntimeError("no free block of ports between 20000 and 32000")
 
 
-def settings(project: str, offset: int = 0, **images: str) -> dict[str, object]:
-    b = BASE + offset
+PORT_OFFSETS = (257, 258, 259, 260, 80, 81, 82, 444, 445, 433, 434, 466, 467)
+
+
+def settings(project: str, base: int, **images: str) -> dict[str, object]:
+    b = base
     return {
         "project": project,
         "images": {**STANDIN_IMAGES, **images},
@@ -51,11 +63,12 @@ def settings(project: str, offset: int = 0, **images: str) -> dict[str, object]:
 
 
 class Sandbox:
-    def __init__(self, home: Path, config: dict[str, object]) -> None:
+    def __init__(self, home: Path, project: str, **images: str) -> None:
         self.home = home
-        self.project = str(config["project"])
+        self.project = project
+        self.base = free_base()
         home.mkdir(parents=True, exist_ok=True)
-        (home / "sandbox.yaml").write_text(yaml.safe_dump(config))
+        (home / "sandbox.yaml").write_text(yaml.safe_dump(settings(project, self.base, **images)))
 
     def run(
         self, *args: str, env: dict[str, str] | None = None
@@ -83,10 +96,8 @@ class Sandbox:
 
 @pytest.fixture
 def sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    box = Sandbox(
-        tmp_path / "home",
-        settings(f"sbx-{os.getpid()}-{request.node.name[:12]}".lower().replace("_", "-")),
-    )
+    name = request.node.name.removeprefix("test_")[:12].replace("_", "-")
+    box = Sandbox(tmp_path / "home", f"sbx-{os.getpid()}-{name}")
     yield box
     box.run("down", "--volumes")
 
@@ -124,10 +135,13 @@ def test_up_status_rerun_down(sandbox: Sandbox) -> None:
         assert by_name[name]["state"] == "running", by_name[name]
     for name in ("crdb-init", "crdb-bootstrap", "hydra-migrate", "kratos-migrate", "keto-migrate"):
         assert by_name[name]["health"] == "completed", by_name[name]
-    assert by_name["hydra"]["endpoint"] == f"127.0.0.1:{BASE + 444}, 127.0.0.1:{BASE + 445}"
+    assert (
+        by_name["hydra"]["endpoint"]
+        == f"127.0.0.1:{sandbox.base + 444}, 127.0.0.1:{sandbox.base + 445}"
+    )
 
     # The real HAProxy spreads SQL connections over all three ready nodes.
-    assert lb_banners(BASE + 257) == {"READY crdb-1", "READY crdb-2", "READY crdb-3"}
+    assert lb_banners(sandbox.base + 257) == {"READY crdb-1", "READY crdb-2", "READY crdb-3"}
 
     before = sorted(sandbox.labelled("container"))
     again = sandbox.run("up")
@@ -135,6 +149,16 @@ def test_up_status_rerun_down(sandbox: Sandbox) -> None:
     assert "already up and unchanged" in again.stderr
     assert "nodes started" not in again.stderr
     assert sorted(sandbox.labelled("container")) == before
+
+    # A new license key changes only secrets/bootstrap.env: the chain runs again for it.
+    key = "crl-0-SANDBOXTESTKEY"
+    licensed = sandbox.run("up", env={"SANDBOX_COCKROACH__LICENSE_KEY": key})
+    assert licensed.returncode == 0, licensed.stderr
+    assert "✓ bootstrap done" in licensed.stderr and "already up" not in licensed.stderr
+    assert "no CockroachDB license key" not in licensed.stderr
+    bootstrap_logs = sandbox.run("logs", "crdb-bootstrap").stdout
+    assert "SET CLUSTER" in bootstrap_logs, "the license statement reached the cluster"
+    assert key not in licensed.stdout + licensed.stderr + bootstrap_logs
 
     sql = sandbox.run("sql", "-e", "SELECT 1")
     assert sql.returncode == 0 and "SELECT 1" in sql.stdout
@@ -150,13 +174,13 @@ def test_up_status_rerun_down(sandbox: Sandbox) -> None:
 
 def test_busy_port_is_refused_before_anything_starts(sandbox: Sandbox) -> None:
     with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", BASE + 445))
+        squatter.bind(("127.0.0.1", sandbox.base + 445))
         squatter.listen()
         up = sandbox.run("up")
     assert up.returncode == 2
     lines = up.stderr.strip().splitlines()
     assert lines[-1] == (
-        f"error: port {BASE + 445} on 127.0.0.1 is already in use: "
+        f"error: port {sandbox.base + 445} on 127.0.0.1 is already in use: "
         f"ports.hydra_admin (wanted by hydra); free it or change "
         f"ports.hydra_admin"
     )
@@ -164,9 +188,7 @@ def test_busy_port_is_refused_before_anything_starts(sandbox: Sandbox) -> None:
 
 
 def test_failed_migration_names_the_stage_and_shows_logs(tmp_path: Path) -> None:
-    box = Sandbox(
-        tmp_path / "home", settings(f"sbx-{os.getpid()}-broken", offset=1000, hydra=BROKEN_HYDRA)
-    )
+    box = Sandbox(tmp_path / "home", f"sbx-{os.getpid()}-broken", hydra=BROKEN_HYDRA)
     try:
         up = box.run("up")
         assert up.returncode == 1
@@ -197,37 +219,30 @@ def test_rendered_project_runs_without_the_sandbox(sandbox: Sandbox, tmp_path: P
     out.rename(moved)  # relative paths: the folder can move
     compose = ["docker", "compose", "-f", str(moved / "compose.yaml")]
     try:
-        subprocess.run([*compose, "up", "-d"], check=True, capture_output=True, timeout=120)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if (
-                    lb_banners(BASE + 257, tries=3)
-                    == {"READY crdb-1", "READY crdb-2", "READY crdb-3"}
-                    or False
-                ):
-                    break
-            except OSError:
-                pass
-            time.sleep(1)
-        assert lb_banners(BASE + 257, tries=6) <= {"READY crdb-1", "READY crdb-2", "READY crdb-3"}
+        # Plain Compose honours the gating chain itself: `up -d` returns once the Ory
+        # services are started, which needs every one-shot to have succeeded.
+        subprocess.run([*compose, "up", "-d"], check=True, capture_output=True, timeout=180)
         ps = subprocess.run(
             [*compose, "ps", "-a", "--format", "json"], check=True, capture_output=True, text=True
         ).stdout
         rows = [json.loads(line) for line in ps.splitlines() if line.strip()]
         states = {r["Service"]: (r["State"], r.get("ExitCode")) for r in rows}
-        assert states["keto-migrate"] == ("exited", 0)
+        for one_shot in ("crdb-init", "crdb-bootstrap", "hydra-migrate", "keto-migrate"):
+            assert states[one_shot] == ("exited", 0), one_shot
         assert states["hydra"][0] == "running"
+        banners = lb_banners(sandbox.base + 257, tries=6)
+        assert banners and banners <= {"READY crdb-1", "READY crdb-2", "READY crdb-3"}
+        deadline = time.monotonic() + 30
+        while http_status("127.0.0.1", sandbox.base + 433, "/health/ready") != 200:
+            assert time.monotonic() < deadline, "kratos never became ready"
+            time.sleep(0.5)
     finally:
         subprocess.run([*compose, "down", "-v"], capture_output=True, timeout=120)
 
 
 def test_missing_image_fails_in_preflight(tmp_path: Path) -> None:
     box = Sandbox(
-        tmp_path / "home",
-        settings(
-            f"sbx-{os.getpid()}-noimage", offset=2000, cockroach="iam-sandbox-standin/absent:test"
-        ),
+        tmp_path / "home", f"sbx-{os.getpid()}-noimage", cockroach="iam-sandbox-standin/absent:test"
     )
     up = box.run("up")
     assert up.returncode == 1
