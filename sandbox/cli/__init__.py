@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from sandbox import __version__
-from sandbox.cli import certs, config, stack
+from sandbox.cli import certs, config, stack, verify
 from sandbox.cli.context import AppContext
 
 app = typer.Typer(
@@ -22,12 +22,14 @@ app = typer.Typer(
     help="Ory Hydra, Kratos and Keto on a secure three-zone CockroachDB, on one machine.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(certs.app, name="certs")
 app.add_typer(config.app, name="config")
 stack.register(app)
+app.command("verify")(verify.verify)
 
 
 def _version(value: bool) -> None:

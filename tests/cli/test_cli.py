@@ -120,3 +120,22 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
     (tmp_path / "sandbox.yaml").write_text("ports: 3\n")
     out = run(tmp_path, "--debug", "config", "show")
     assert out.returncode == 2 and "Traceback" in out.stderr
+
+
+def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
+    """`sandbox --help` stays fast by importing no settings, crypto, Docker or HTTP library."""
+    probe = (
+        "import sys\n"
+        "sys.argv = ['sandbox', '--help']\n"
+        "from sandbox.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ['pydantic', 'cryptography', 'python_on_whales', 'httpx', 'psycopg', 'yaml',"
+        " 'rich']\n"
+        "print('HEAVY=' + ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Commands:" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY="
