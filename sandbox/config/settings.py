@@ -170,6 +170,69 @@ class Certs(_Model):
     warn_days: Annotated[int, Field(ge=0)] = 30
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_PLATFORMS = ("linux-amd64", "linux-arm64", "darwin-amd64", "darwin-arm64")
+
+
+class ToolPin(_Model):
+    """One command-line tool at a pinned release; see `sandbox.tools`."""
+
+    version: str
+    sha256: dict[str, str] = Field(default_factory=dict)
+    """Per platform (`linux-amd64`, ...): the SHA-256 of the release asset. Without one, the
+    checksum file published beside the asset is used."""
+    base_url: str | None = None
+    """A mirror of the release site laid out like the original (same paths below it)."""
+
+    @field_validator("version")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if not _VERSION.match(value):
+            raise ValueError(f"expected a pinned release such as v1.2.3, got {value!r}")
+        return value
+
+    @field_validator("sha256")
+    @classmethod
+    def _checksums(cls, value: dict[str, str]) -> dict[str, str]:
+        for platform, digest in value.items():
+            if platform not in _PLATFORMS:
+                raise ValueError(f"{platform!r}: expected one of {', '.join(_PLATFORMS)}")
+            if not _SHA256.match(digest):
+                raise ValueError(f"{platform}: {digest!r} is not a SHA-256 in hex")
+        return value
+
+
+class Tools(_Model):
+    """What the kind and aws targets run and pull: pinned tools, node image and Ory charts."""
+
+    kind: ToolPin = Field(default_factory=lambda: ToolPin(version="v0.32.0"))
+    helm: ToolPin = Field(default_factory=lambda: ToolPin(version="v3.19.0"))
+    kubectl: ToolPin = Field(default_factory=lambda: ToolPin(version="v1.36.1"))
+    eksctl: ToolPin = Field(default_factory=lambda: ToolPin(version="v0.230.0"))
+    cache_dir: str | None = None
+    """Where downloaded tools are kept; default `$XDG_CACHE_HOME/iam-sandbox/tools`."""
+    kind_node_image: str = (
+        "kindest/node:v1.36.1"
+        "@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
+    )
+    ory_chart_version: str = "0.62.1"
+    ory_chart_repo: str = "https://k8s.ory.sh/helm/charts"
+
+    @field_validator("kind_node_image")
+    @classmethod
+    def _by_digest(cls, value: str) -> str:
+        if "@sha256:" not in value:
+            raise ValueError(f"{value!r} must be pinned by digest (image:tag@sha256:...)")
+        return value
+
+    @field_validator("ory_chart_version")
+    @classmethod
+    def _chart_pinned(cls, value: str) -> str:
+        if not _VERSION.match(value):
+            raise ValueError(f"expected a pinned chart version such as 0.62.1, got {value!r}")
+        return value
+
+
 class Settings(_Model):
     """The whole sandbox, as a user may write it in `sandbox.yaml`."""
 
@@ -187,6 +250,7 @@ class Settings(_Model):
     cockroach: Cockroach = Field(default_factory=Cockroach)
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
     certs: Certs = Field(default_factory=Certs)
+    tools: Tools = Field(default_factory=Tools)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -1,0 +1,177 @@
+"""Values for the official Ory Helm charts (hydra, kratos, keto), identical on kind and EKS.
+
+Each chart's `<svc>.config` is `ory.configs(topology)[svc]`, the very configuration Compose
+mounts. The DSN (with the password) and the service secrets come from an existing Secret
+(`secret.enabled: false` + `secret.nameOverride`), which the charts turn back into the env
+names `ory.secret_env` uses (`DSN`, `SECRETS_*`). The CockroachDB CA is mounted from the
+CA-only Secret at `ory.CA_PATH`, in the servers and in the migration Job, which is a
+pre-install hook: the driver creates both Secrets before `helm install`.
+
+Public APIs are `LoadBalancer` Services with the AWS NLB annotations (kind ignores them);
+the admin APIs (Hydra 4445, Kratos 4434, Keto write 4467) stay `ClusterIP`, never public.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sandbox.config.topology import HTTP_PORT, ORY_SERVICES, SQL_PORT, Topology
+from sandbox.render import ory
+from sandbox.render.k8s import CA_SECRET, ory_secret
+from sandbox.render.kind import ZONE_LABEL
+
+NLB_ANNOTATIONS = {
+    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+}
+# service key in the chart -> (container port, public?)
+SERVICE_PORTS: dict[str, dict[str, tuple[int, bool]]] = {
+    "hydra": {"public": (4444, True), "admin": (4445, False)},
+    "kratos": {"public": (4433, True), "admin": (4434, False)},
+    "keto": {"read": (4466, True), "write": (4467, False)},
+}
+IDENTITY_SCHEMA_FILE = "identity.default.schema.json"
+
+
+def chart_reference(service: str) -> str:
+    """The chart's name in the Ory repository (`helm ... <svc> --repo <tools.ory_chart_repo>`)."""
+    return service
+
+
+def service_name(service: str, port_key: str) -> str:
+    """The Service a chart creates: `<release>-<key>` (release named like the service)."""
+    return f"{service}-{port_key}"
+
+
+def chart_image(reference: str) -> dict[str, str]:
+    """`[registry/]repository[:tag][@digest]` split the way the Ory charts assemble it."""
+    name, _, digest = reference.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = ""
+    if ":" in last:
+        name, _, tag = name.rpartition(":")
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        registry, repository = first, rest
+    else:
+        registry, repository = "docker.io", name
+    if digest:
+        tag = f"{tag}@{digest}" if tag else f"@{digest}"
+    return {"registry": registry, "repository": repository, "tag": tag}
+
+
+def _ca_volume() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    volumes = [
+        {
+            "name": "crdb-ca",
+            "secret": {
+                "secretName": CA_SECRET,
+                "defaultMode": 0o444,
+                "items": [{"key": "ca.crt", "path": "ca.crt"}],
+            },
+        }
+    ]
+    mount_dir = ory.CA_PATH.rsplit("/", 1)[0]
+    mounts = [{"name": "crdb-ca", "mountPath": mount_dir, "readOnly": True}]
+    return volumes, mounts
+
+
+def _services(service: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, (port, public) in SERVICE_PORTS[service].items():
+        out[key] = {
+            "enabled": True,
+            "type": "LoadBalancer" if public else "ClusterIP",
+            "port": port,
+            "annotations": dict(NLB_ANNOTATIONS) if public else {},
+        }
+    return out
+
+
+def _deployment(topology: Topology, service: str) -> dict[str, Any]:
+    memory = f"{getattr(topology.settings.memory, service)}Mi"
+    volumes, mounts = _ca_volume()
+    return {
+        "resources": {"requests": {"memory": memory}, "limits": {"memory": memory}},
+        "extraEnv": [{"name": k, "value": v} for k, v in ory.SERVER_ENV.items()],
+        "extraVolumes": volumes,
+        "extraVolumeMounts": mounts,
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": ZONE_LABEL,
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {
+                    "matchLabels": {
+                        "app.kubernetes.io/name": service,
+                        "app.kubernetes.io/instance": service,
+                    }
+                },
+            }
+        ],
+    }
+
+
+def values(topology: Topology, service: str) -> dict[str, Any]:
+    """The values file of one Ory chart."""
+    if service not in ORY_SERVICES:
+        raise ValueError(f"unknown Ory service {service!r}")
+    one_shot = f"{topology.settings.memory.one_shot}Mi"
+    server: dict[str, Any] = {
+        "config": ory.configs(topology)[service],
+        "automigration": {
+            "enabled": True,
+            "type": "job",
+            "resources": {"requests": {"memory": one_shot}, "limits": {"memory": one_shot}},
+        },
+    }
+    out: dict[str, Any] = {
+        "replicaCount": len(topology.nodes),  # one per zone, held there by the spread below
+        "image": chart_image(topology.image(service)),
+        "secret": {"enabled": False, "nameOverride": ory_secret(service)},
+        "service": _services(service),
+        service: server,
+        "deployment": _deployment(topology, service),
+    }
+    if service == "hydra":
+        server["dev"] = True  # plain-HTTP issuer on 127.0.0.1, as on Compose
+        out["maester"] = {"enabled": False}
+    if service == "kratos":
+        server["identitySchemas"] = {
+            IDENTITY_SCHEMA_FILE: json.dumps(ory.identity_schema(), indent=2) + "\n"
+        }
+        out["courier"] = {"enabled": False}
+    return out
+
+
+def all_values(topology: Topology) -> dict[str, dict[str, Any]]:
+    return {svc: values(topology, svc) for svc in ORY_SERVICES}
+
+
+def port_forwards(topology: Topology) -> list[tuple[str, int, int]]:
+    """(kubectl resource, host port on 127.0.0.1, its port): how the host reaches the stack.
+
+    The same host ports as Compose, so `env`, `status` and `verify` work unchanged: each API,
+    the SQL service behind `ports.sql`, and every node's SQL and HTTP port.
+    """
+    p = topology.settings.ports
+    host = {
+        ("hydra", "public"): p.hydra_public,
+        ("hydra", "admin"): p.hydra_admin,
+        ("kratos", "public"): p.kratos_public,
+        ("kratos", "admin"): p.kratos_admin,
+        ("keto", "read"): p.keto_read,
+        ("keto", "write"): p.keto_write,
+    }
+    out = [
+        (f"svc/{service_name(svc, key)}", host[(svc, key)], port)
+        for svc in ORY_SERVICES
+        for key, (port, _public) in SERVICE_PORTS[svc].items()
+    ]
+    out.append((f"svc/{topology.load_balancer}", p.sql, SQL_PORT))
+    for node in topology.nodes:
+        out.append((f"pod/{node.pod}", node.sql_host_port, SQL_PORT))
+        out.append((f"pod/{node.pod}", node.http_host_port, HTTP_PORT))
+    return out

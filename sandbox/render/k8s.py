@@ -1,0 +1,444 @@
+"""CockroachDB on Kubernetes, one node per zone: the objects the sandbox applies itself.
+
+The public CockroachDB chart gives every pod the same `--locality`, so each zone gets its own
+single-replica StatefulSet named like the node (pod `crdb-1-0`), pinned by nodeSelector to that
+zone's worker and started with its own locality. Nodes join through the headless service's
+stable pod names, which the node certificates carry as SANs.
+
+Identical on kind and EKS. The one thing that differs, the StorageClass behind the volumes,
+is the per-target overlay (`storage_class`). Secrets are built here too (`secrets`), but only
+in memory: the driver pipes them to `kubectl apply -f -`, so no key is ever written into a
+render folder or shows up in a command line.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import yaml
+
+from sandbox.config.topology import (
+    HTTP_PORT,
+    ORY_SERVICES,
+    RPC_PORT,
+    SQL_PORT,
+    SQL_USERS,
+    Node,
+    Topology,
+)
+from sandbox.render.cluster_scripts import bootstrap_script, init_script
+from sandbox.render.kind import ZONE_LABEL
+
+TargetName = Literal["kind", "aws"]
+
+CERTS_DIR = "/cockroach/cockroach-certs"
+STORE = "/cockroach/cockroach-data"
+APP = "cockroachdb"
+CLIENT_CERTS_DIR = "/cockroach/client-certs"
+"""`<dir>/<user>` holds ca.crt and client.<user>.*, as on Compose, for `sandbox sql`."""
+ROOT_CLIENT_SECRET = "crdb-client-root"
+CA_SECRET = "crdb-ca"
+"""CA certificate only: what the Ory pods mount (at `ory.CA_PATH`)."""
+BOOTSTRAP_SECRET = "crdb-bootstrap"
+INIT_JOB = "crdb-init"
+BOOTSTRAP_JOB = "crdb-bootstrap"
+ORY_SECRET_KEYS = {
+    # ory.secret_env names -> the keys the Ory charts read back into those same env names
+    "DSN": "dsn",
+    "SECRETS_SYSTEM": "secretsSystem",
+    "SECRETS_DEFAULT": "secretsDefault",
+    "SECRETS_COOKIE": "secretsCookie",
+    "SECRETS_CIPHER": "secretsCipher",
+}
+PROVISIONERS: dict[str, dict[str, Any]] = {
+    # kind ships Rancher's local-path provisioner; EKS gets gp3 EBS through the CSI addon.
+    "kind": {"provisioner": "rancher.io/local-path"},
+    "aws": {
+        "provisioner": "ebs.csi.aws.com",
+        "parameters": {"type": "gp3", "fsType": "ext4"},
+        "allowVolumeExpansion": True,
+    },
+}
+
+
+def storage_class_name(topology: Topology) -> str:
+    return f"{topology.project.replace('_', '-')}-crdb"
+
+
+def node_secret(node: Node) -> str:
+    return f"{node.name}-certs"
+
+
+def client_secret(user: str) -> str:
+    return f"crdb-client-{user}"
+
+
+def ory_secret(service: str) -> str:
+    return f"{service}-secrets"
+
+
+def pod_fqdn(topology: Topology, node: Node) -> str:
+    return f"{node.pod}.{topology.headless_service}.{topology.namespace}.svc.cluster.local"
+
+
+def _labels(topology: Topology, component: str, **extra: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/part-of": topology.project.replace("_", "-"),
+        "app.kubernetes.io/managed-by": "iam-sandbox",
+        "app.kubernetes.io/name": APP,
+        "app.kubernetes.io/component": component,
+        **extra,
+    }
+
+
+def _meta(topology: Topology, name: str, component: str, **extra: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": topology.namespace,
+        "labels": _labels(topology, component, **extra),
+    }
+
+
+def namespace(topology: Topology) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": topology.namespace, "labels": _labels(topology, "namespace")},
+    }
+
+
+def _ports(*names: str) -> list[dict[str, Any]]:
+    ports = {"grpc": RPC_PORT, "sql": SQL_PORT, "http": HTTP_PORT}
+    return [{"name": n, "port": ports[n], "targetPort": n, "protocol": "TCP"} for n in names]
+
+
+def services(topology: Topology) -> list[dict[str, Any]]:
+    """The headless service (stable pod names) and the SQL service `crdb` (never public)."""
+    selector = {"app.kubernetes.io/name": APP, "app.kubernetes.io/component": "node"}
+    headless = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(topology, topology.headless_service, "service"),
+        "spec": {
+            "clusterIP": "None",
+            # Nodes must find each other before they are ready, or the cluster never forms.
+            "publishNotReadyAddresses": True,
+            "selector": selector,
+            "ports": _ports("grpc", "sql", "http"),
+        },
+    }
+    public = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(topology, topology.load_balancer, "service"),
+        "spec": {"type": "ClusterIP", "selector": selector, "ports": _ports("sql", "http")},
+    }
+    return [headless, public]
+
+
+def start_args(topology: Topology, node: Node) -> list[str]:
+    m = topology.settings.memory
+    host = pod_fqdn(topology, node)
+    return [
+        "start",
+        f"--certs-dir={CERTS_DIR}",
+        f"--listen-addr=:{RPC_PORT}",
+        f"--advertise-addr={host}:{RPC_PORT}",
+        f"--sql-addr=:{SQL_PORT}",
+        f"--advertise-sql-addr={host}:{SQL_PORT}",
+        f"--http-addr=:{HTTP_PORT}",
+        "--join=" + ",".join(f"{pod_fqdn(topology, n)}:{RPC_PORT}" for n in topology.nodes),
+        f"--locality={node.locality}",
+        f"--cache={m.cockroach_cache}MiB",
+        f"--max-sql-memory={m.cockroach_sql}MiB",
+        f"--store={STORE}",
+    ]
+
+
+def _probe(path: str, **timing: int) -> dict[str, Any]:
+    return {"httpGet": {"path": path, "port": "http", "scheme": "HTTPS"}, **timing}
+
+
+def statefulset(topology: Topology, node: Node) -> dict[str, Any]:
+    memory = f"{topology.settings.memory.cockroach_node}Mi"
+    labels = _labels(topology, "node", **{"app.kubernetes.io/instance": node.name})
+    selector = {
+        "app.kubernetes.io/name": APP,
+        "app.kubernetes.io/component": "node",
+        "app.kubernetes.io/instance": node.name,
+    }
+    container = {
+        "name": "cockroach",
+        "image": topology.image("cockroach"),
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["/cockroach/cockroach"],
+        "args": start_args(topology, node),
+        "ports": [
+            {"name": "grpc", "containerPort": RPC_PORT},
+            {"name": "sql", "containerPort": SQL_PORT},
+            {"name": "http", "containerPort": HTTP_PORT},
+        ],
+        "resources": {"requests": {"memory": memory}, "limits": {"memory": memory}},
+        "readinessProbe": _probe("/health?ready=1", periodSeconds=5, failureThreshold=3),
+        "livenessProbe": _probe(
+            "/health", initialDelaySeconds=30, periodSeconds=10, failureThreshold=6
+        ),
+        "volumeMounts": [
+            {"name": "datadir", "mountPath": STORE},
+            {"name": "certs", "mountPath": CERTS_DIR, "readOnly": True},
+            *(
+                {
+                    "name": f"client-{user}",
+                    "mountPath": f"{CLIENT_CERTS_DIR}/{user}",
+                    "readOnly": True,
+                }
+                for user in SQL_USERS
+            ),
+        ],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {**_meta(topology, node.name, "node"), "labels": labels},
+        "spec": {
+            "serviceName": topology.headless_service,
+            "replicas": 1,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": {**labels, ZONE_LABEL: node.zone}},
+                "spec": {
+                    "nodeSelector": {ZONE_LABEL: node.zone},
+                    "terminationGracePeriodSeconds": 60,
+                    "containers": [container],
+                    "volumes": [
+                        {
+                            "name": "certs",
+                            # CockroachDB refuses keys readable by others; it runs as root.
+                            "secret": {"secretName": node_secret(node), "defaultMode": 0o400},
+                        },
+                        *(
+                            {
+                                "name": f"client-{user}",
+                                "secret": {"secretName": client_secret(user), "defaultMode": 0o400},
+                            }
+                            for user in SQL_USERS
+                        ),
+                    ],
+                },
+            },
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": "datadir", "labels": labels},
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "storageClassName": storage_class_name(topology),
+                        "resources": {
+                            "requests": {"storage": topology.settings.kubernetes.storage_size}
+                        },
+                    },
+                }
+            ],
+        },
+    }
+
+
+def disruption_budget(topology: Topology) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(topology, f"{topology.settings.node_prefix}-budget", "budget"),
+        "spec": {
+            "maxUnavailable": 1,  # one zone at a time: 2 of 3 replicas keep every range alive
+            "selector": {
+                "matchLabels": {
+                    "app.kubernetes.io/name": APP,
+                    "app.kubernetes.io/component": "node",
+                }
+            },
+        },
+    }
+
+
+def _job(topology: Topology, name: str, script: str, env: list[dict[str, Any]]) -> dict[str, Any]:
+    memory = f"{topology.settings.memory.one_shot}Mi"
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": _meta(topology, name, "one-shot"),
+        "spec": {
+            "backoffLimit": 3,
+            "template": {
+                "metadata": {"labels": _labels(topology, "one-shot")},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {
+                            "name": name,
+                            "image": topology.image("cockroach"),
+                            "command": ["/bin/sh", "-c", script],
+                            "env": env,
+                            "resources": {
+                                "requests": {"memory": memory},
+                                "limits": {"memory": memory},
+                            },
+                            "volumeMounts": [
+                                {"name": "certs", "mountPath": CERTS_DIR, "readOnly": True}
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {
+                            "name": "certs",
+                            "secret": {"secretName": ROOT_CLIENT_SECRET, "defaultMode": 0o400},
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def init_job(topology: Topology) -> dict[str, Any]:
+    first = f"{pod_fqdn(topology, topology.nodes[0])}:{RPC_PORT}"
+    return _job(
+        topology,
+        INIT_JOB,
+        init_script(CERTS_DIR),
+        [{"name": "INIT_HOST", "value": first}],
+    )
+
+
+def bootstrap_job(topology: Topology) -> dict[str, Any]:
+    script = bootstrap_script(CERTS_DIR)
+
+    def from_secret(name: str, key: str, optional: bool = False) -> dict[str, Any]:
+        ref: dict[str, Any] = {"name": BOOTSTRAP_SECRET, "key": key}
+        if optional:
+            ref["optional"] = True
+        return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+
+    env = [
+        {"name": "SQL_HOST", "value": f"{topology.load_balancer}:{SQL_PORT}"},
+        from_secret("ORY_PASSWORD", "ORY_PASSWORD"),
+        from_secret("COCKROACH_LICENSE_KEY", "COCKROACH_LICENSE_KEY", optional=True),
+    ]
+    return _job(topology, BOOTSTRAP_JOB, script, env)
+
+
+def storage_class(topology: Topology, target: TargetName) -> dict[str, Any]:
+    """The per-target overlay: the class the CockroachDB volumes ask for, by the same name."""
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": storage_class_name(topology),
+            "labels": _labels(topology, "storage"),
+        },
+        "reclaimPolicy": "Delete",
+        # Zonal volumes must be created where the pod lands (EBS is per zone).
+        "volumeBindingMode": "WaitForFirstConsumer",
+        **PROVISIONERS[target],
+    }
+
+
+def manifests(topology: Topology) -> dict[str, list[dict[str, Any]]]:
+    """File name -> objects, in apply order. The same on every Kubernetes target."""
+    out: dict[str, list[dict[str, Any]]] = {
+        "00-namespace.yaml": [namespace(topology)],
+        "10-crdb-services.yaml": services(topology),
+    }
+    for node in topology.nodes:
+        out[f"20-{node.name}.yaml"] = [statefulset(topology, node)]
+    out["30-crdb-budget.yaml"] = [disruption_budget(topology)]
+    out[f"40-{INIT_JOB}.yaml"] = [init_job(topology)]
+    out[f"50-{BOOTSTRAP_JOB}.yaml"] = [bootstrap_job(topology)]
+    return out
+
+
+# -- Secrets: built in memory at apply time, never written into a render folder ----------------
+
+
+@dataclass(frozen=True)
+class SecretMaterial:
+    """What the Secrets are made of, read by the driver from the state directory."""
+
+    ca_crt: bytes
+    node_files: dict[str, dict[str, bytes]]
+    """node name -> {ca.crt, node.crt, node.key}"""
+    clients: dict[str, dict[str, bytes]]
+    """SQL user -> {ca.crt, client.<user>.crt, client.<user>.key}"""
+    ory_env: dict[str, dict[str, str]]
+    """`ory.secret_env(...)`: per service, DSN and SECRETS_*."""
+    bootstrap_env: dict[str, str]
+    """ORY_PASSWORD and, when set, COCKROACH_LICENSE_KEY."""
+
+
+def _secret(topology: Topology, name: str, data: dict[str, bytes]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": _meta(topology, name, "secret"),
+        "data": {key: base64.b64encode(value).decode() for key, value in sorted(data.items())},
+    }
+
+
+def secrets(topology: Topology, material: SecretMaterial) -> list[dict[str, Any]]:
+    out = [_secret(topology, node_secret(n), material.node_files[n.name]) for n in topology.nodes]
+    out += [_secret(topology, client_secret(u), material.clients[u]) for u in SQL_USERS]
+    out.append(_secret(topology, CA_SECRET, {"ca.crt": material.ca_crt}))
+    out.append(
+        _secret(
+            topology,
+            BOOTSTRAP_SECRET,
+            {key: value.encode() for key, value in material.bootstrap_env.items()},
+        )
+    )
+    for svc in ORY_SERVICES:
+        env = dict(material.ory_env[svc])
+        if svc == "hydra":
+            # The chart reads secretsCookie; Hydra's own default for it is the system secret.
+            env.setdefault("SECRETS_COOKIE", env["SECRETS_SYSTEM"])
+        data = {ORY_SECRET_KEYS[name]: value.encode() for name, value in env.items()}
+        out.append(_secret(topology, ory_secret(svc), data))
+    return out
+
+
+def secret_names(topology: Topology) -> list[str]:
+    """Every Secret `secrets` makes, in the same order (for dry-run and status)."""
+    return [
+        *(node_secret(n) for n in topology.nodes),
+        *(client_secret(u) for u in SQL_USERS),
+        CA_SECRET,
+        BOOTSTRAP_SECRET,
+        *(ory_secret(svc) for svc in ORY_SERVICES),
+    ]
+
+
+# -- YAML text: block scalars for scripts and schemas, so the committed render reads well ------
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    lines = value.split("\n")
+    style = "|" if len(lines) > 1 and all(line == line.rstrip() for line in lines) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+HEADER = "# Rendered by `sandbox render` from sandbox.yaml; edit the settings, not this file.\n"
+
+
+def to_yaml(*documents: Any, header: str = HEADER) -> str:
+    """YAML text of one or more documents, keys in the order the renderers build them."""
+    body = yaml.dump_all(
+        documents, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100
+    )
+    return header + body
