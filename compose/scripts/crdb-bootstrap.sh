@@ -1,6 +1,6 @@
 #!/bin/sh
 # Create the Ory databases and the ory user, idempotently, through the load balancer.
-# ORY_PASSWORD (and COCKROACH_LICENSE_KEY) come from secrets/bootstrap.env, never from a file.
+# ORY_PASSWORD (and COCKROACH_LICENSE_KEY) come from the environment, never from a file.
 set -u
 statements() {
   echo "CREATE DATABASE IF NOT EXISTS hydra;"
@@ -17,7 +17,8 @@ statements() {
 }
 attempt=0
 while :; do
-  if out=$(statements | /cockroach/cockroach sql --certs-dir=/certs --host="$SQL_HOST" 2>&1); then
+  if out=$(statements | /cockroach/cockroach sql --certs-dir=/certs --host="$SQL_HOST" 2>&1)
+  then
     echo "$out"
     echo "bootstrap done: databases hydra, kratos, keto, user ory"
     exit 0

@@ -93,7 +93,8 @@ def up(
     if not dry_run:
         write_atomic(app_ctx.state().root / TARGET_FILE, chosen.encode(), 0o600)
     if output is Output.json:
-        emit_json({"target": chosen, "services": [vars(s) for s in driver.status()]})
+        services = [] if dry_run else [vars(s) for s in driver.status()]
+        emit_json({"target": chosen, "dry_run": dry_run, "services": services})
 
 
 def down(
@@ -112,6 +113,8 @@ def down(
     _driver(app_ctx, _target(app_ctx, target)).down(
         DownOptions(volumes=volumes, dry_run=dry_run, yes=yes)
     )
+    if not dry_run:  # nothing runs any more: the next `up` starts from the default target
+        (app_ctx.state().root / TARGET_FILE).unlink(missing_ok=True)
 
 
 def status(

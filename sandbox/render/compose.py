@@ -20,74 +20,22 @@ import yaml
 
 from sandbox import labels
 from sandbox.config.topology import (
-    DATABASES,
     HTTP_PORT,
     LOOPBACK,
     ORY_SERVICES,
-    ORY_USER,
     RPC_PORT,
     SQL_PORT,
     Node,
     Topology,
 )
 from sandbox.render import haproxy, ory
+from sandbox.render.cluster_scripts import bootstrap_script, init_script
 
 COMPOSE_FILE = "compose.yaml"
 HEADER = "# Rendered by `sandbox render --target compose`; edit sandbox.yaml instead.\n"
 NODE_CERTS = "/certs"
 CLIENT_CERTS = "/client-certs"
 STORE = "/cockroach/cockroach-data"
-
-INIT_SCRIPT = """\
-#!/bin/sh
-# Initialise the cluster once. "Already initialized" counts as success, so re-runs are safe.
-attempt=0
-while :; do
-  if out=$(/cockroach/cockroach init --certs-dir=/certs --host="$INIT_HOST" 2>&1); then
-    echo "$out"
-    exit 0
-  fi
-  case "$out" in
-    *"already been initialized"*) echo "cluster already initialised"; exit 0 ;;
-  esac
-  attempt=$((attempt + 1))
-  if [ "$attempt" -ge "${ATTEMPTS:-90}" ]; then
-    echo "$out" >&2
-    exit 1
-  fi
-  sleep 2
-done
-"""
-
-BOOTSTRAP_SCRIPT = """\
-#!/bin/sh
-# Create the Ory databases and the ory user, idempotently, through the load balancer.
-# ORY_PASSWORD (and COCKROACH_LICENSE_KEY) come from secrets/bootstrap.env, never from a file.
-set -u
-statements() {{
-{creates}
-  echo "CREATE USER IF NOT EXISTS {user};"
-  echo "ALTER USER {user} WITH PASSWORD '$ORY_PASSWORD';"
-{grants}
-  if [ -n "${{COCKROACH_LICENSE_KEY:-}}" ]; then
-    echo "SET CLUSTER SETTING enterprise.license = '$COCKROACH_LICENSE_KEY';"
-  fi
-}}
-attempt=0
-while :; do
-  if out=$(statements | /cockroach/cockroach sql --certs-dir=/certs --host="$SQL_HOST" 2>&1); then
-    echo "$out"
-    echo "bootstrap done: databases {databases}, user {user}"
-    exit 0
-  fi
-  attempt=$((attempt + 1))
-  if [ "$attempt" -ge "${{ATTEMPTS:-60}}" ]; then
-    echo "$out" >&2
-    exit 1
-  fi
-  sleep 2
-done
-"""
 
 
 @dataclass(frozen=True)
@@ -277,6 +225,7 @@ def _ory_services(topology: Topology, certs: str) -> dict[str, dict[str, Any]]:
         services[svc] = {
             **common,
             "command": serve,
+            "environment": dict(ory.SERVER_ENV),
             "ports": [f"{LOOPBACK}:{host}:{inside}" for host, inside in ory_ports(topology, svc)],
             "depends_on": _completed(f"{svc}-migrate"),
             "mem_limit": _mem(topology, svc),
@@ -314,15 +263,8 @@ def render_project(
     public = {
         COMPOSE_FILE: HEADER + dump(compose_model(topology, certs)),
         "haproxy.cfg": haproxy.haproxy_config(topology),
-        "scripts/crdb-init.sh": INIT_SCRIPT,
-        "scripts/crdb-bootstrap.sh": BOOTSTRAP_SCRIPT.format(
-            creates="\n".join(f'  echo "CREATE DATABASE IF NOT EXISTS {db};"' for db in DATABASES),
-            grants="\n".join(
-                f'  echo "GRANT ALL ON DATABASE {db} TO {ORY_USER};"' for db in DATABASES
-            ),
-            databases=", ".join(DATABASES),
-            user=ORY_USER,
-        ),
+        "scripts/crdb-init.sh": init_script(NODE_CERTS),
+        "scripts/crdb-bootstrap.sh": bootstrap_script(NODE_CERTS),
         "ory/identity.default.schema.json": json.dumps(ory.identity_schema(), indent=2) + "\n",
     }
     for svc, config in ory.configs(topology).items():

@@ -22,6 +22,9 @@ IDENTITY_SCHEMA_URL = f"file://{CONFIG_DIR}/identity.default.schema.json"
 RETURN_URL = f"http://{LOOPBACK}:4455/"
 """Where Kratos sends browsers after a flow; the sandbox ships no UI, so nothing listens."""
 KETO_NAMESPACES = ("documents", "users", "default_namespace")
+SERVER_ENV = {"SQA_OPT_OUT": "true"}
+"""Plain environment of every Ory server: no usage reports leave a sandbox. Kratos takes this
+only as a flag or variable, not from its config file, so all three get it the same way."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,9 @@ def kratos_config(topology: Topology) -> dict[str, Any]:
         "selfservice": {
             "default_browser_return_url": RETURN_URL,
             "allowed_return_urls": [RETURN_URL],
-            "methods": {"password": {"enabled": True}},
+            # The haveibeenpwned lookup calls out to the internet for every new password; on
+            # an offline machine each registration then stalls for about 15 seconds.
+            "methods": {"password": {"enabled": True, "config": {"haveibeenpwned_enabled": False}}},
             "flows": {
                 # The session hook makes API registration return a session token.
                 "registration": {"after": {"password": {"hooks": [{"hook": "session"}]}}},

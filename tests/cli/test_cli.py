@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_sandbox
+
 
 def run(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sandbox", "--state-dir", str(tmp_path / "state"), *args],
-        cwd=tmp_path,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_sandbox(tmp_path, "--state-dir", str(tmp_path / "state"), *args, env=env)
 
 
 def test_help_lists_commands(tmp_path: Path) -> None:

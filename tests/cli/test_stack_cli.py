@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.cli import run_sandbox
 
 
 def run(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sandbox", "--state-dir", str(tmp_path / "s"), *args],
-        cwd=tmp_path,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_sandbox(tmp_path, "--state-dir", str(tmp_path / "s"), *args, env=env)
 
 
 def test_env_formats(tmp_path: Path) -> None:
@@ -97,3 +88,10 @@ def test_render_compose_layout(tmp_path: Path) -> None:
     } <= files
     assert "certs/ca/ca.key" not in files
     assert (tmp_path / "r" / "secrets" / "bootstrap.env").stat().st_mode & 0o777 == 0o600
+
+
+def test_up_json_dry_run_reports_without_status(tmp_path: Path) -> None:
+    out = run(tmp_path, "up", "--target", "kind", "--dry-run", "--output", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"target": "kind", "dry_run": True, "services": []}
+    assert not (tmp_path / "s" / "target").exists(), "a dry run is not remembered"

@@ -123,6 +123,7 @@ def test_up_status_rerun_down(sandbox: Sandbox) -> None:
     ):
         assert f"✓ {stage}" in up.stderr
     assert "no CockroachDB license key" in up.stderr
+    assert (sandbox.home / ".sandbox" / "target").read_text() == "compose"
 
     status = json.loads(sandbox.run("status", "--output", "json").stdout)
     by_name = {row["name"]: row for row in status}
@@ -165,6 +166,7 @@ def test_up_status_rerun_down(sandbox: Sandbox) -> None:
 
     down = sandbox.run("down")
     assert down.returncode == 0, down.stderr
+    assert not (sandbox.home / ".sandbox" / "target").exists()
     assert sandbox.labelled("container") == [] and sandbox.labelled("network") == []
     assert len(sandbox.labelled("volume")) == 3, "data volumes survive a plain down"
     assert sandbox.run("down").returncode == 0, "down twice is fine"
