@@ -1,10 +1,31 @@
-"""Health probes from the host: plain HTTP for Ory, HTTPS verified against our CA for nodes."""
+"""Probes from the host: ports on 127.0.0.1, plain HTTP for Ory, HTTPS verified for nodes."""
 
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+
+
+def port_is_free(port: int) -> bool:
+    """Whether this machine could listen on 127.0.0.1:`port` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_is_open(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((LOOPBACK, port)) == 0
 
 
 def http_status(

@@ -34,9 +34,13 @@ def ensure_dir(path: Path, mode: int = DIR_MODE) -> Path:
     return path
 
 
-def write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Write `data` to `path` with `mode` set before the file becomes visible."""
-    ensure_dir(path.parent)
+def write_atomic(path: Path, data: bytes, mode: int, dir_mode: int = DIR_MODE) -> None:
+    """Write `data` to `path` with `mode` set before the file becomes visible. Missing folders
+    get `dir_mode` (0700 in the state directory; 0755 for a render folder meant to be shared)."""
+    if dir_mode == DIR_MODE:
+        ensure_dir(path.parent)
+    else:
+        path.parent.mkdir(mode=dir_mode, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(fd, mode)

@@ -6,14 +6,32 @@ needs arrives in a `DriverContext`; it never reads settings files or the environ
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from sandbox.config.topology import Topology
+from sandbox.config.topology import LOOPBACK, Topology
+from sandbox.errors import BadInput
 from sandbox.pipeline.status import Status
 from sandbox.pki.layout import CertLayout
+from sandbox.probes import port_is_free
 from sandbox.state import StateDir
+
+LICENSE_WARNING = (
+    "no CockroachDB license key is set (cockroach.license_key): a multi-node cluster runs "
+    "7 days, then is throttled to 5 concurrent transactions"
+)
+
+
+def require_free_ports(wanted: Iterable[tuple[str, int, str]], ours: set[int]) -> None:
+    """Bad input unless every (setting, port, wanted by) is free or already this sandbox's."""
+    for setting, port, owner in wanted:
+        if port not in ours and not port_is_free(port):
+            raise BadInput(
+                f"port {port} on {LOOPBACK} is already in use: {setting} (wanted by {owner}); "
+                f"free it or change {setting}"
+            )
 
 
 @dataclass(frozen=True)

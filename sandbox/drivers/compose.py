@@ -9,7 +9,6 @@ sandbox's project label, so `down` can sweep whatever Compose itself forgets.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -19,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox import labels
 from sandbox.config.topology import LOOPBACK, ORY_SERVICES, Topology
-from sandbox.drivers.base import DownOptions, DriverContext, ServiceStatus, UpOptions
+from sandbox.drivers.base import (
+    LICENSE_WARNING,
+    DownOptions,
+    DriverContext,
+    ServiceStatus,
+    UpOptions,
+    require_free_ports,
+)
 from sandbox.errors import BadInput, CommandFailed, SandboxError
 from sandbox.exec import run
 from sandbox.pipeline.wait import Deadline, StageFailed, poll
@@ -37,10 +43,6 @@ if TYPE_CHECKING:
     from python_on_whales import Container, DockerClient
 
 LOG_LINES = 25
-LICENSE_WARNING = (
-    "no CockroachDB license key is set (cockroach.license_key): a multi-node cluster runs "
-    "7 days, then is throttled to 5 concurrent transactions"
-)
 
 
 def _port_owners(topology: Topology) -> list[tuple[str, int, str]]:
@@ -60,16 +62,6 @@ def _port_owners(topology: Topology) -> list[tuple[str, int, str]]:
         for field, (host, _) in zip(names[svc], ory_ports(topology, svc), strict=True):
             owners.append((f"ports.{field}", host, svc))
     return owners
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((LOOPBACK, port))
-        except OSError:
-            return False
-    return True
 
 
 class ComposeDriver:
@@ -212,13 +204,7 @@ class ComposeDriver:
                 ) from None
 
     def _check_ports(self) -> None:
-        ours = self._published_ports()
-        for setting, port, service in _port_owners(self.topology):
-            if port not in ours and not port_is_free(port):
-                raise BadInput(
-                    f"port {port} on {LOOPBACK} is already in use: {setting} "
-                    f"(wanted by {service}); free it or change {setting}"
-                )
+        require_free_ports(_port_owners(self.topology), self._published_ports())
 
     def _published_ports(self) -> set[int]:
         ports: set[int] = set()

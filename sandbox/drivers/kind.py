@@ -16,10 +16,8 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,8 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.config.topology import LOOPBACK, ORY_SERVICES, SQL_PORT, SQL_USERS, Topology
-from sandbox.drivers.base import DownOptions, DriverContext, ServiceStatus, UpOptions
+from sandbox.drivers.base import (
+    LICENSE_WARNING,
+    DownOptions,
+    DriverContext,
+    ServiceStatus,
+    UpOptions,
+    require_free_ports,
+)
 from sandbox.errors import BadInput, CommandFailed, SandboxError
+from sandbox.probes import port_is_open
 from sandbox.render import helm_values, k8s, kind, ory
 from sandbox.state import PUBLIC_MODE, SECRET_MODE, ensure_dir, ory_secrets, write_atomic
 from sandbox.tools import Toolbox
@@ -38,10 +44,6 @@ OVERLAY_FILE = "overlay.yaml"
 VALUES_DIR = "values"
 MANIFESTS_DIR = "manifests"
 FORWARDS_FILE = "port-forwards.json"
-LICENSE_WARNING = (
-    "no CockroachDB license key is set (cockroach.license_key): a multi-node cluster runs "
-    "7 days, then is throttled to 5 concurrent transactions"
-)
 
 
 @dataclass(frozen=True)
@@ -56,36 +58,6 @@ class Command:
     def shown(self) -> str:
         text = shlex.join(self.argv)
         return f"{text}  < {self.stdin_label}" if self.stdin is not None else text
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((LOOPBACK, port))
-        except OSError:
-            return False
-    return True
-
-
-def port_is_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((LOOPBACK, port)) == 0
-
-
-def _write_public(path: Path, data: bytes) -> None:
-    """A file meant to be read and committed (0644, folders 0755), replaced in one rename."""
-    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, PUBLIC_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _is_forward(pid: int) -> bool:
@@ -167,7 +139,7 @@ class KubernetesDriver:
         written = []
         for rel, text in files.items():
             path = out / rel
-            _write_public(path, text.encode())
+            write_atomic(path, text.encode(), PUBLIC_MODE, dir_mode=0o755)
             written.append(path)
         return written
 
@@ -225,13 +197,11 @@ class KubernetesDriver:
         """Bad input first, before anything changes: every host port must be free."""
         ours = set(self.forwarded_ports())  # replaced by `start_forwards`, not a conflict
         names = {port: name for name, port in self.topology.settings.ports.named()}
-        for _resource, port, _remote in helm_values.port_forwards(self.topology):
-            if port not in ours and not port_is_free(port):
-                setting = names.get(port, "a port setting")
-                raise BadInput(
-                    f"{setting}: 127.0.0.1:{port} is already in use; free it or choose another "
-                    f"port in sandbox.yaml"
-                )
+        wanted = [
+            (names.get(port, "a port setting"), port, f"a port-forward to {resource}")
+            for resource, port, _remote in helm_values.port_forwards(self.topology)
+        ]
+        require_free_ports(wanted, ours)
 
     def prepare(self) -> None:
         """Certificates, secrets and the rendered files in the state directory."""

@@ -61,7 +61,7 @@ def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
         done = run_cli(tmp_path, "up", "--target", "kind", "--dry-run", env=port_env(ports))
     assert done.returncode == 2
     line = one_line_error(done.stderr)
-    assert f"ports.hydra_admin: 127.0.0.1:{ports['hydra_admin']} is already in use" in line
+    assert f"port {ports['hydra_admin']} on 127.0.0.1 is already in use: ports.hydra_admin" in line
 
 
 def test_aws_without_credentials_is_one_line_and_exit_2(tmp_path: Path) -> None:

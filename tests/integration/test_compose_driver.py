@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.drivers.compose import port_is_free
-from sandbox.probes import http_status
+from sandbox.probes import http_status, port_is_free
 from tests.support.docker import BROKEN_HYDRA, STANDIN_IMAGES, engine_problem
 
 pytestmark = [

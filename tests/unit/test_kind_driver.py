@@ -95,7 +95,9 @@ def test_a_taken_port_is_bad_input_before_anything_is_written(tmp_path: Path) ->
         sock.bind(("127.0.0.1", settings.ports.keto_read))
         sock.listen(1)
         driver, _ = make_driver(KindDriver, tmp_path, settings)
-        with pytest.raises(BadInput, match=r"ports\.keto_read: 127\.0\.0\.1:\d+ is already in use"):
+        with pytest.raises(
+            BadInput, match=r"port \d+ on 127\.0\.0\.1 is already in use: ports\.keto_read"
+        ):
             driver.up(UpOptions(dry_run=True))
     assert not driver.rendered.exists()
 
