@@ -25,31 +25,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sandbox.probes import http_status  # noqa: E402
-from tests.support.docker import STANDIN_IMAGES, engine_problem  # noqa: E402
+from tests.support.docker import (  # noqa: E402
+    STANDIN_IMAGES,
+    engine_problem,
+    free_base,
+    standin_ports,
+)
 
-BASE = 25000  # below the ephemeral port range
-PORTS = {
-    "sql": BASE + 257,
-    "node_sql": [BASE + 258, BASE + 259, BASE + 260],
-    "node_http": [BASE + 80, BASE + 81, BASE + 82],
-    "hydra_public": BASE + 444,
-    "hydra_admin": BASE + 445,
-    "kratos_public": BASE + 433,
-    "kratos_admin": BASE + 434,
-    "keto_read": BASE + 466,
-    "keto_write": BASE + 467,
-}
-ORY_PORTS = [
-    PORTS[k]
-    for k in (
-        "hydra_public",
-        "hydra_admin",
-        "kratos_public",
-        "kratos_admin",
-        "keto_read",
-        "keto_write",
-    )
-]
+PORTS = standin_ports(free_base())
+ORY_PORTS = [int(v) for k, v in PORTS.items() if k.startswith(("hydra", "kratos", "keto"))]
 
 
 def sandbox(home: Path, *args: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -20,8 +19,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.probes import http_status, port_is_free
-from tests.support.docker import BROKEN_HYDRA, STANDIN_IMAGES, engine_problem
+from sandbox.probes import http_status
+from tests.support.docker import (
+    BROKEN_HYDRA,
+    STANDIN_IMAGES,
+    engine_problem,
+    free_base,
+    standin_ports,
+)
 
 pytestmark = [
     pytest.mark.docker,
@@ -29,34 +34,11 @@ pytestmark = [
 ]
 
 
-def free_base() -> int:
-    """A base for 13 ports, all free now: below the ephemeral range (32768+), where outgoing
-    connections could take a port by chance, and away from the defaults."""
-    for base in random.sample(range(20000, 32000, 1000), 12):
-        if all(port_is_free(base + off) for off in PORT_OFFSETS):
-            return base
-    raise RuntimeError("no free block of ports between 20000 and 32000")
-
-
-PORT_OFFSETS = (257, 258, 259, 260, 80, 81, 82, 444, 445, 433, 434, 466, 467)
-
-
 def settings(project: str, base: int, **images: str) -> dict[str, object]:
-    b = base
     return {
         "project": project,
         "images": {**STANDIN_IMAGES, **images},
-        "ports": {
-            "sql": b + 257,
-            "node_sql": [b + 258, b + 259, b + 260],
-            "node_http": [b + 80, b + 81, b + 82],
-            "hydra_public": b + 444,
-            "hydra_admin": b + 445,
-            "kratos_public": b + 433,
-            "kratos_admin": b + 434,
-            "keto_read": b + 466,
-            "keto_write": b + 467,
-        },
+        "ports": standin_ports(base),
         "timeouts": {"up": 120, "poll_interval": 0.5},
     }
 

@@ -166,16 +166,16 @@ def service_env(
     )
     env = ory.secret_env(topology, secrets)
     for db in DATABASES:
-        env[db]["DSN"] = ory.dsn(
-            topology,
-            db,
-            password,
-            host="localhost",
-            port=pg.port,
-            ca_path=str(ca),
-            scheme="postgres",
-        )
+        env[db]["DSN"] = pg_url(topology, pg, ca, db, password, scheme="postgres")
     return env
+
+
+def pg_url(topology: Topology, pg: Server, ca: Path, db: str, password: str, scheme: str) -> str:
+    """The test PostgreSQL as `ory` with verify-full: `postgres://` for Ory, `postgresql://`
+    for libpq."""
+    return ory.dsn(
+        topology, db, password, host="localhost", port=pg.port, ca_path=str(ca), scheme=scheme
+    )
 
 
 @contextlib.contextmanager
@@ -215,16 +215,7 @@ def ory_stack(
             "KETO_WRITE_REMOTE": url(ports["keto_write"]),
         },
         database_urls={
-            db: ory.dsn(
-                topology,
-                db,
-                password,
-                host="localhost",
-                port=pg.port,
-                ca_path=str(ca),
-                scheme="postgresql",
-            )
-            for db in DATABASES
+            db: pg_url(topology, pg, ca, db, password, scheme="postgresql") for db in DATABASES
         },
         workdir=work,
     )
