@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sandbox.errors import BadInput
+
 if TYPE_CHECKING:
     from sandbox.render.ory import OrySecrets
 
@@ -23,14 +25,22 @@ SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
 
 
+def unwritable(directory: Path, exc: OSError) -> BadInput:
+    """An unusable folder is the user's input (--state-dir, --out), not a failure of ours."""
+    return BadInput(f"{directory}: cannot create or write this directory ({exc.strerror or exc})")
+
+
 def ensure_dir(path: Path, mode: int = DIR_MODE) -> Path:
     """Create `path` and any missing parents with `mode` (mkdir's umask would loosen them)."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
-    for directory in reversed(missing):
-        directory.mkdir(mode=mode, exist_ok=True)
-        os.chmod(directory, mode)
-    if not missing:
-        os.chmod(path, mode)
+    try:
+        for directory in reversed(missing):
+            directory.mkdir(mode=mode, exist_ok=True)
+            os.chmod(directory, mode)
+        if not missing:
+            os.chmod(path, mode)
+    except OSError as exc:
+        raise unwritable(path, exc) from None
     return path
 
 
@@ -39,9 +49,12 @@ def write_atomic(path: Path, data: bytes, mode: int, dir_mode: int = DIR_MODE) -
     get `dir_mode` (0700 in the state directory; 0755 for a render folder meant to be shared)."""
     if dir_mode == DIR_MODE:
         ensure_dir(path.parent)
-    else:
-        path.parent.mkdir(mode=dir_mode, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        if dir_mode != DIR_MODE:
+            path.parent.mkdir(mode=dir_mode, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise unwritable(path.parent, exc) from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,17 @@ from sandbox.config.settings import Settings
 from sandbox.config.topology import Topology
 from sandbox.pki.layout import CertLayout
 from sandbox.pki.store import ensure_pki
+
+
+@pytest.fixture(autouse=True)
+def isolated_from_the_caller(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test sees the caller's settings: no SANDBOX_* variable, and an empty working
+    directory, so a ./sandbox.yaml where pytest was started is never read."""
+    for name in [n for n in os.environ if n.startswith("SANDBOX_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture

@@ -77,3 +77,94 @@ class Report:
             "latency_ms_by_service": {k: round(v, 1) for k, v in self.latency_by_service().items()},
             "checks": [c.as_dict() for c in self.checks],
         }
+
+
+JUNIT_SUITE = "sandbox verify"
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms / 1000:.3f}"
+
+
+def junit_xml(
+    report: Report, timestamp: str, hostname: str = "", error: str | None = None
+) -> str:
+    """The report as JUnit XML: one testcase per check, its reason on failure or skip, its SQL
+    as system-out. Follows the Jenkins junit-10 schema that CI systems read.
+
+    `error`: verify could not start (nothing answers, a URL is missing); one testcase
+    `verify.start` in error says why, so the CI still shows a report."""
+    from xml.etree import ElementTree as ET
+
+    counts = report.counts()
+    total_ms = sum(c.latency_ms for c in report.checks)
+    totals = {
+        "tests": str(len(report.checks) + (error is not None)),
+        "failures": str(counts["fail"]),
+        "errors": str(int(error is not None)),
+        "time": _seconds(total_ms),
+    }
+    root = ET.Element("testsuites", {"name": JUNIT_SUITE, **totals})
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {"name": JUNIT_SUITE, **totals, "skipped": str(counts["skip"]), "timestamp": timestamp},
+    )
+    if hostname:
+        suite.set("hostname", hostname)
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", {"name": "run_id", "value": report.run_id})
+    if error is not None:
+        case = ET.SubElement(
+            suite, "testcase", {"classname": "sandbox.verify", "name": "verify.start", "time": "0"}
+        )
+        ET.SubElement(case, "error", {"message": error, "type": "SandboxError"}).text = error
+    for check in report.checks:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": f"sandbox.verify.{check.service}",
+                "name": check.name,
+                "time": _seconds(check.latency_ms),
+            },
+        )
+        reason = check.reason or ""
+        if check.result is Result.failed:
+            ET.SubElement(case, "failure", {"message": reason, "type": "CheckFailed"}).text = reason
+        elif check.result is Result.skipped:
+            ET.SubElement(case, "skipped", {"message": reason})
+        if check.sql:
+            ET.SubElement(case, "system-out").text = check.sql
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+MARKS = {Result.passed: "✅ pass", Result.failed: "❌ **fail**", Result.skipped: "⏭️ skip"}
+
+
+def _cell(text: str) -> str:
+    """Text safe inside one Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+
+
+def markdown_summary(report: Report) -> str:
+    """A GitHub-flavoured Markdown table of the checks, then the SQL in a folded section."""
+    lines = [
+        f"### sandbox verify: {report.summary()}",
+        "",
+        "| service | check | result | ms | detail |",
+        "| --- | --- | --- | ---: | --- |",
+    ]
+    for c in report.checks:
+        lines.append(
+            f"| {c.service} | `{c.name}` | {MARKS[c.result]} | {c.latency_ms:.0f} "
+            f"| {_cell(c.reason or '')} |"
+        )
+    statements = [c for c in report.checks if c.sql]
+    if statements:
+        lines += ["", "<details><summary>SQL behind the database checks</summary>", ""]
+        for c in statements:
+            lines += [f"`{c.name}`", "", "```sql", c.sql or "", "```", ""]
+        lines.append("</details>")
+    return "\n".join(lines) + "\n"

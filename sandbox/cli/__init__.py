@@ -9,18 +9,35 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from sandbox import __version__
-from sandbox.cli import certs, config, stack, verify
+from sandbox.cli import certs, chaos, config, load, stack, verify, wait
 from sandbox.cli.context import AppContext
 
+
+class _WholeSummaries(TyperGroup):
+    """`sandbox --help` lists each command with its whole first sentence, never cut with ..."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
+    cls=_WholeSummaries,
     name="sandbox",
     help="Ory Hydra, Kratos and Keto on a secure three-zone CockroachDB, on one machine.",
-    no_args_is_help=True,
+    invoke_without_command=True,  # `sandbox` alone prints the help and exits 0
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     add_completion=False,
@@ -28,8 +45,11 @@ app = typer.Typer(
 )
 app.add_typer(certs.app, name="certs")
 app.add_typer(config.app, name="config")
+app.add_typer(chaos.app, name="chaos")
 stack.register(app)
 app.command("verify")(verify.verify)
+app.command("wait")(wait.wait)
+app.command("load")(load.load)
 
 
 def _version(value: bool) -> None:
@@ -65,6 +85,9 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
     ctx.obj = AppContext(config=config_file, state_dir=state_dir, debug=debug)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sandbox.cli.context import AppContext, Output
-from sandbox.cli.output import emit_json, info, table, warn
+from sandbox.cli.output import OutputOption, emit_json, info, table, warn
 
 app = typer.Typer(
     help="Create and inspect the sandbox's CA, node and client certificates.", no_args_is_help=True
@@ -27,7 +27,7 @@ def create(
         bool,
         typer.Option("--rotate-ca", help="Replace the CA itself; invalidates every certificate."),
     ] = False,
-    output: Annotated[Output, typer.Option("--output", "-o")] = Output.table,
+    output: OutputOption = Output.table,
 ) -> None:
     """Create the CA and the certificates, keeping whatever is still valid."""
     from sandbox.pki.store import ensure_pki
@@ -55,7 +55,7 @@ def create(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    output: Annotated[Output, typer.Option("--output", "-o")] = Output.table,
+    output: OutputOption = Output.table,
 ) -> None:
     """Show every certificate: subject, SANs, expiry, and what no longer fits the settings."""
     from sandbox.pki.store import list_pki

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from sandbox.cli.context import AppContext, Output
-from sandbox.cli.output import emit_json, info
+from sandbox.cli.output import OutputOption, emit_json, info
 
 app = typer.Typer(help="Inspect the sandbox's settings.", no_args_is_help=True)
 
@@ -15,7 +13,7 @@ app = typer.Typer(help="Inspect the sandbox's settings.", no_args_is_help=True)
 @app.command("show")
 def show(
     ctx: typer.Context,
-    output: Annotated[Output, typer.Option("--output", "-o")] = Output.table,
+    output: OutputOption = Output.table,
 ) -> None:
     """Print the effective settings (secrets masked) and where they came from."""
     app_ctx: AppContext = ctx.obj

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
+
+import typer
+
+from sandbox.cli.context import Output
+
+OutputOption = Annotated[
+    Output, typer.Option("--output", "-o", help="table for people, json for scripts (on stdout).")
+]
 
 
 def emit_json(data: Any) -> None:

@@ -7,11 +7,21 @@ variables < flags. So it verifies this sandbox on any target, or a stack deploye
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sandbox.cli.context import AppContext, Output
+from sandbox.cli.endpoint_flags import (
+    HydraAdminUrl,
+    HydraPublicUrl,
+    KetoReadUrl,
+    KetoWriteUrl,
+    KratosAdminUrl,
+    KratosPublicUrl,
+    service_flags,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -100,27 +110,39 @@ def _print_table(report: Report, targets: Targets) -> None:
     console.print(f"[{colour}]{report.summary()}[/]")
 
 
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _write_junit(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _write_ci_reports(report: Report, junit: Path | None, env: Mapping[str, str]) -> None:
+    """The JUnit file when asked for; the Markdown step summary when on GitHub Actions."""
+    import socket
+
+    from sandbox.checks.report import junit_xml, markdown_summary
+    from sandbox.ci import github
+
+    if junit is not None:
+        _write_junit(junit, junit_xml(report, _now(), socket.gethostname()))
+    summary = github.summary_path(env)
+    if summary is not None:
+        github.append(summary, markdown_summary(report))
+
+
 def verify(
     ctx: typer.Context,
-    hydra_public_url: Annotated[
-        str | None, typer.Option("--hydra-public-url", help="Hydra public API (HYDRA_PUBLIC_URL).")
-    ] = None,
-    hydra_admin_url: Annotated[
-        str | None, typer.Option("--hydra-admin-url", help="Hydra admin API (HYDRA_ADMIN_URL).")
-    ] = None,
-    kratos_public_url: Annotated[
-        str | None,
-        typer.Option("--kratos-public-url", help="Kratos public API (KRATOS_PUBLIC_URL)."),
-    ] = None,
-    kratos_admin_url: Annotated[
-        str | None, typer.Option("--kratos-admin-url", help="Kratos admin API (KRATOS_ADMIN_URL).")
-    ] = None,
-    keto_read_url: Annotated[
-        str | None, typer.Option("--keto-read-url", help="Keto read API (KETO_READ_REMOTE).")
-    ] = None,
-    keto_write_url: Annotated[
-        str | None, typer.Option("--keto-write-url", help="Keto write API (KETO_WRITE_REMOTE).")
-    ] = None,
+    hydra_public_url: HydraPublicUrl = None,
+    hydra_admin_url: HydraAdminUrl = None,
+    kratos_public_url: KratosPublicUrl = None,
+    kratos_admin_url: KratosAdminUrl = None,
+    keto_read_url: KetoReadUrl = None,
+    keto_write_url: KetoWriteUrl = None,
     database_url: Annotated[
         str | None,
         typer.Option(
@@ -133,23 +155,41 @@ def verify(
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.5, help="Seconds per request or query.")
     ] = 30.0,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit",
+            help="Also write a JUnit XML report: one testcase per check, its SQL as system-out.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Prove every service end to end, down to its rows in the database. Exit 0 only if all pass."""
+    from sandbox.checks.report import Report, junit_xml
     from sandbox.checks.verify import verify as run_checks
     from sandbox.cli.output import emit_json
+    from sandbox.errors import SandboxError
 
     app_ctx: AppContext = ctx.obj
     flags = {
-        "HYDRA_PUBLIC_URL": hydra_public_url,
-        "HYDRA_ADMIN_URL": hydra_admin_url,
-        "KRATOS_PUBLIC_URL": kratos_public_url,
-        "KRATOS_ADMIN_URL": kratos_admin_url,
-        "KETO_READ_REMOTE": keto_read_url,
-        "KETO_WRITE_REMOTE": keto_write_url,
+        **service_flags(
+            hydra_public_url,
+            hydra_admin_url,
+            kratos_public_url,
+            kratos_admin_url,
+            keto_read_url,
+            keto_write_url,
+        ),
         "DATABASE_URL": database_url,
     }
     targets = resolve_targets(app_ctx, os.environ, flags)
-    report = run_checks(targets, timeout=timeout)
+    try:
+        report = run_checks(targets, timeout=timeout)
+    except SandboxError as exc:  # nothing answers: the CI still gets a report saying so
+        if junit is not None:
+            _write_junit(junit, junit_xml(Report(run_id=""), _now(), error=exc.message))
+        raise
+    _write_ci_reports(report, junit, os.environ)
     if output is Output.json:
         emit_json({**report.as_dict(), "targets": targets.public(), "sources": targets.sources})
     else:

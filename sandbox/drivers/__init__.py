@@ -14,6 +14,7 @@ TARGETS = {
     "compose": "sandbox.drivers.compose:ComposeDriver",
     "kind": "sandbox.drivers.kind:KindDriver",
     "aws": "sandbox.drivers.aws:AwsDriver",
+    "k8s": "sandbox.drivers.k8s:K8sDriver",
 }
 
 

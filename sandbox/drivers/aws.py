@@ -21,10 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.drivers.base import DownOptions, DriverContext, UpOptions
-from sandbox.drivers.kind import CLUSTER_FILES, Command, KubernetesDriver
-from sandbox.errors import BadInput
-from sandbox.render import eksctl, kind
+from sandbox.drivers.k8s import CLUSTER_FILES, Command, KubernetesDriver
+from sandbox.errors import BadInput, SandboxError
+from sandbox.render import eksctl, helm_values, k8s, kind
 
+PUBLIC_RISK = (
+    "--public puts Hydra (in --dev mode, plain HTTP), Kratos and Keto's read API (which has no "
+    "authentication) on internet-facing load balancers: anyone can reach them, read every "
+    "permission tuple in Keto and run OAuth2 and login flows; the admin APIs stay private"
+)
 LB_CONTROLLER_CHART = "aws-load-balancer-controller"
 LB_CONTROLLER_REPO = "https://aws.github.io/eks-charts"
 LB_CONTROLLER_CHART_VERSION = "1.14.1"
@@ -88,7 +93,7 @@ def confirm(question: str) -> bool:
 
 
 class AwsDriver(KubernetesDriver):
-    target = "aws"
+    target: k8s.TargetName = "aws"
 
     def __init__(self, ctx: DriverContext) -> None:
         super().__init__(ctx)
@@ -144,14 +149,19 @@ class AwsDriver(KubernetesDriver):
             f"({', '.join(n.zone for n in t.nodes)}), node group {group['name']}: "
             f"{group['desiredCapacity']} x {group['instanceType']} ({group['amiFamily']}), "
             f"CockroachDB x{len(t.nodes)} on gp3, Hydra/Kratos/Keto chart "
-            f"{s.tools.ory_chart_version}, admin APIs ClusterIP only"
+            f"{s.tools.ory_chart_version}, "
+            + (
+                "public APIs on internet-facing NLBs, admin APIs ClusterIP"
+                if self.exposed
+                else "every API ClusterIP (reached through port-forwards on 127.0.0.1)"
+            )
         )
         self.ctx.status.warn(
             COST_WARNING.format(
                 region=self.region,
                 nodes=group["desiredCapacity"],
                 instance=group["instanceType"],
-                lbs=3,
+                lbs=len(self.public_services()) if self.exposed else 0,
                 size=s.kubernetes.storage_size,
                 volumes=len(t.nodes),
             )
@@ -227,8 +237,65 @@ class AwsDriver(KubernetesDriver):
         )
         return [helm, rollout]
 
+    def public_services(self) -> dict[str, str]:
+        """Ory service -> the Service of its public API (the ones `--public` exposes)."""
+        return {
+            svc: helm_values.service_name(svc, key)
+            for svc, ports in helm_values.SERVICE_PORTS.items()
+            for key, (_port, public) in ports.items()
+            if public
+        }
+
+    def after_deploy(self, options: UpOptions) -> None:
+        """With --public: wait for the NLB addresses, then point the issuer and base URLs at
+        them (a second `helm upgrade` of hydra and kratos)."""
+        if not self.exposed:
+            return
+        services = self.public_services()
+        wait = self.kubectl(
+            "wait",
+            "--for=jsonpath={.status.loadBalancer.ingress}",
+            *(f"service/{name}" for name in services.values()),
+            f"--timeout={int(self.topology.settings.timeouts.services_ready)}s",
+        )
+        timeout = options.timeout or self.topology.settings.timeouts.up
+        follow = [svc for svc in services if helm_values.public_urls(svc, "x")]
+        if self.dry_run:
+            self.step("public load balancers", [wait])
+            self.ctx.status.note(
+                f"then {', '.join(follow)} are upgraded with the NLB addresses as issuer and "
+                "base URLs:"
+            )
+            self.execute([self.helm_command(svc, timeout) for svc in follow])
+            return
+        self.step("public load balancers", [wait])
+        for svc, name in services.items():
+            ingress = self._get_json("service", name).get("status", {}).get("loadBalancer", {})
+            first = (ingress.get("ingress") or [{}])[0]
+            address = first.get("hostname") or first.get("ip")
+            if not address:
+                raise SandboxError(f"aws: service {name} has no load balancer address")
+            self.addresses[svc] = address
+        self.render(self.rendered)
+        rollouts = [
+            self.kubectl("rollout", "status", f"deployment/{svc}", "--timeout=300s")
+            for svc in follow
+            if options.wait
+        ]
+        self.step(
+            "issuer and base URLs on the NLBs",
+            [*(self.helm_command(svc, timeout) for svc in follow), *rollouts],
+        )
+        for svc, address in self.addresses.items():
+            self.ctx.status.warn(f"{svc} is public at {address}")
+
     def up(self, options: UpOptions) -> None:
         self.dry_run = options.dry_run
+        self.exposed = options.public
+        if self.exposed:
+            self.ctx.status.warn(PUBLIC_RISK)
+            if not options.yes:
+                raise BadInput("--public: exposing the APIs to the internet needs --yes as well")
         if not self.dry_run:
             self.require_credentials()
         self.preflight()
@@ -307,9 +374,7 @@ class AwsDriver(KubernetesDriver):
             ]
         )
         if self.dry_run:
-            self.ctx.status.note("dry run: nothing is removed; these commands would run:")
-            self.ctx.status.note(f"stop the port-forwards listed in {self.forwards_file}")
-            self.execute([namespace, cluster])
+            self.show_removal([namespace, cluster])
             return
         self.stop_forwards()
         if self._cluster_exists():

@@ -53,6 +53,17 @@ class UpOptions:
     """Print every command and write every artifact, but change nothing outside the state dir."""
     yes: bool = False
     """Confirmed (for targets that cost money)."""
+    started: float | None = None
+    """`time.monotonic()` when the command started: `timeout` counts from there."""
+    wait: bool = True
+    """Kubernetes targets: False applies every object without waiting for pods, Jobs or
+    rollouts (an API server without kubelets); Helm still waits for its migration hooks."""
+    kube_context: str | None = None
+    """`--target k8s`: the kubeconfig context of the existing cluster (default: current)."""
+    kubeconfig: Path | None = None
+    """`--target k8s`: the kubeconfig file (default: kubectl's own lookup)."""
+    public: bool = False
+    """aws: the public APIs behind internet-facing NLBs (needs `yes`)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,9 @@ class DownOptions:
     volumes: bool = False
     dry_run: bool = False
     yes: bool = False
+    wait: bool = True
+    kube_context: str | None = None
+    kubeconfig: Path | None = None
 
 
 @dataclass
@@ -72,6 +86,15 @@ class ServiceStatus:
     zone: str = ""
     endpoint: str = ""
     detail: dict[str, str] = field(default_factory=dict)
+
+    def problem(self) -> str | None:
+        """Why this service is not healthy, or None when it is: a one-shot must have completed,
+        any other must be running with its own health check (if any) passing."""
+        if self.health == "completed":
+            return None
+        if self.state != "running":
+            return self.health if self.health.startswith("failed") else self.state or "unknown"
+        return None if self.health in ("", "healthy") else self.health
 
 
 class Driver(Protocol):

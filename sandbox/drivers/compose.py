@@ -9,6 +9,7 @@ sandbox's project label, so `down` can sweep whatever Compose itself forgets.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ from sandbox.drivers.base import (
 )
 from sandbox.errors import BadInput, CommandFailed, SandboxError
 from sandbox.exec import run
+from sandbox.pipeline.evidence import SCAN_LINES, evidence_block
 from sandbox.pipeline.wait import Deadline, StageFailed, poll
 from sandbox.probes import http_status
 from sandbox.render.compose import (
@@ -42,7 +44,8 @@ from sandbox.state import PUBLIC_MODE, SECRET_MODE, ensure_dir, ory_secrets, wri
 if TYPE_CHECKING:
     from python_on_whales import Container, DockerClient
 
-LOG_LINES = 25
+CERTS_DIGEST = "certs.sha256"
+"""Written next to the project by `up`: a change of certificate material recreates the stack."""
 
 
 def _port_owners(topology: Topology) -> list[tuple[str, int, str]]:
@@ -133,19 +136,23 @@ class ComposeDriver:
         from python_on_whales.exceptions import DockerException
 
         try:
-            text = self.docker.container.logs(container, tail=LOG_LINES)
+            text = self.docker.container.logs(container, tail=SCAN_LINES)
         except DockerException as exc:
             return f"(no logs: {_docker_error(exc)})"
         return str(text).rstrip()
 
     # ---- pre-flight --------------------------------------------------------------------
 
-    def preflight(self) -> None:
+    def preflight(self, deadline: Deadline | None = None) -> None:
         status = self.ctx.status
-        with status.step("pre-flight"):
+        stage = "pre-flight"
+        deadline = deadline or Deadline.after(self.topology.settings.timeouts.up)
+        with status.step(stage):
             self._check_docker()
+            deadline.require(stage)
             self._check_ports()
             self._ensure_images()
+            deadline.require(stage)
             from sandbox.pki.store import ensure_pki, pki_problems
 
             report = ensure_pki(self.topology, self.ctx.certs)
@@ -163,11 +170,7 @@ class ComposeDriver:
         try:
             run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=20)
         except CommandFailed as exc:
-            raise SandboxError(
-                "Docker is not reachable: "
-                + (exc.stderr.strip().splitlines() or ["?"])[-1]
-                + " (is the Docker engine running?)"
-            ) from None
+            raise SandboxError(unreachable_message(exc.stderr)) from None
         except SandboxError as exc:
             raise SandboxError(f"Docker is not available: {exc.message}") from None
         try:
@@ -182,10 +185,13 @@ class ComposeDriver:
             raise SandboxError(f"Docker Compose v2 or newer is needed, found {version}")
 
     def _ensure_images(self) -> None:
-        """Pull missing images now, so an offline machine fails before anything starts."""
+        """Pull missing images now, so an offline machine fails before anything starts, and
+        name every image that is still missing in one line."""
         from python_on_whales.exceptions import DockerException
 
         services = compose_model(self.topology)["services"].values()
+        missing: list[str] = []
+        reason = ""
         for image in dict.fromkeys(svc["image"] for svc in services):
             if self.docker.image.exists(image):
                 continue
@@ -193,15 +199,10 @@ class ComposeDriver:
             try:
                 self.docker.image.pull(image, quiet=True)
             except DockerException as exc:
-                component = next(
-                    c
-                    for c in ("cockroach", "haproxy", "hydra", "kratos", "keto")
-                    if self.topology.image(c) == image
-                )
-                raise SandboxError(
-                    f"image {image} is not on this machine and cannot be pulled "
-                    f"({_docker_error(exc)}); `docker load` it or set images.{component}"
-                ) from None
+                missing.append(image)
+                reason = reason or _docker_error(exc)
+        if missing:
+            raise SandboxError(missing_images_message(self.topology, missing, reason))
 
     def _check_ports(self) -> None:
         require_free_ports(_port_owners(self.topology), self._published_ports())
@@ -219,27 +220,42 @@ class ComposeDriver:
 
     def up(self, options: UpOptions) -> None:
         settings = self.topology.settings
-        deadline = Deadline.after(options.timeout or settings.timeouts.up)
-        self.preflight()
+        deadline = Deadline.after(options.timeout or settings.timeouts.up, options.started)
+        self.preflight(deadline)
         previous = self._snapshot()
         self._write(self.project_dir, certs="../certs")
+        write_atomic(self.project_dir / CERTS_DIGEST, self._certs_digest().encode(), PUBLIC_MODE)
         if options.dry_run:
             self.ctx.status.note(f"dry run: project written to {self.project_dir}")
             return
-        if previous == self._snapshot() and self._all_up():
+        from sandbox.chaos.faults import heal_compose  # what a killed `sandbox chaos` left
+
+        for line in heal_compose(run, self.topology.project, [n.name for n in self.topology.nodes]):
+            self.ctx.status.note(line)
+        current = self._snapshot()
+        if previous == current and self._all_up():
             self.ctx.status.note("already up and unchanged: nothing to do")
             self._wait_services(deadline.sooner(15))
             return
+        # Single-file mounts keep the old file after a rename: new certificates need new
+        # containers, not just a restart of the old ones.
+        recreate = bool(previous) and previous.get(CERTS_DIGEST) != current[CERTS_DIGEST]
+        if recreate:
+            self.ctx.status.note("certificates changed: recreating every container")
         try:
-            self._run_stages(deadline)
+            self._run_stages(deadline, recreate)
         except StageFailed as exc:
-            who = exc.service or ""
-            hint = (
-                f"hint: `sandbox logs {who}` shows more; `sandbox down` removes the "
-                "containers (they are kept for inspection)"
-            )
-            exc.detail = f"{exc.detail}\n{hint}" if exc.detail else hint
+            exc.detail = _with_hint(exc.detail, exc.service)
             raise
+
+    def _certs_digest(self) -> str:
+        """SHA-256 over every certificate and key the containers mount (not the CA key)."""
+        digest = hashlib.sha256()
+        root = self.ctx.certs.root
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path != self.ctx.certs.ca_key:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest() + "\n"
 
     def _snapshot(self) -> dict[str, bytes]:
         """Every rendered file (secrets included: a new license key must re-run bootstrap)."""
@@ -251,19 +267,38 @@ class ComposeDriver:
             if p.is_file()
         }
 
-    def _start(self, services: list[str], first: bool = False) -> None:
+    def _start(
+        self,
+        services: list[str],
+        deadline: Deadline,
+        stage: str,
+        first: bool = False,
+        recreate: bool = False,
+    ) -> None:
         """Start `services` alone: `compose up` would block on the whole gating chain, so the
-        driver walks the chain itself, one stage at a time, and reports each."""
-        from python_on_whales.exceptions import DockerException
-
+        driver walks the chain itself, one stage at a time, and reports each. Bounded by the
+        deadline: a `compose up` still busy when the time is up is stopped."""
+        deadline.require(stage, services)
+        argv = [
+            "docker", "compose", "-f", str(self.compose_file), "-p", self.topology.project,
+            "up", "--detach", "--quiet-pull", "--no-deps",
+        ]  # fmt: skip
+        if first:
+            argv.append("--remove-orphans")
+        if recreate:
+            argv.append("--force-recreate")
         try:
-            self.docker.compose.up(
-                services, detach=True, quiet=True, dependencies=False, remove_orphans=first
-            )
-        except DockerException as exc:
+            run([*argv, *services], timeout=max(deadline.remaining(), 0.1))
+        except CommandFailed as exc:
             raise SandboxError(
-                f"docker compose up {' '.join(services)}: {_docker_error(exc)}",
-                detail=_stderr(exc),
+                f"docker compose up {' '.join(services)}: {_last_line(exc.stderr, exc.code)}",
+                detail=exc.stderr.strip(),
+            ) from None
+        except SandboxError as exc:
+            if "timed out" not in exc.message:
+                raise
+            raise StageFailed(
+                stage, f"timed out starting {', '.join(services)}", service=services[0]
             ) from None
 
     def _all_up(self) -> bool:
@@ -280,74 +315,83 @@ class ComposeDriver:
                 return False
         return True
 
-    def _run_stages(self, deadline: Deadline) -> None:
+    def _run_stages(self, deadline: Deadline, recreate: bool = False) -> None:
         t = self.topology.settings.timeouts
         status = self.ctx.status
         nodes = [n.name for n in self.topology.nodes]
-        with status.step("nodes started"):
-            self._start([*nodes, self.topology.load_balancer], first=True)
-            self._poll_nodes(deadline.sooner(t.nodes_ready), "nodes started", ready=False)
-        with status.step("cluster initialised"):
-            self._start(["crdb-init"])
-            self._wait_one_shots(
-                ["crdb-init"], deadline.sooner(t.nodes_ready), "cluster initialised"
-            )
-            self._poll_nodes(deadline.sooner(t.nodes_ready), "cluster initialised", ready=True)
-        with status.step("bootstrap done"):
-            self._start(["crdb-bootstrap"])
-            self._wait_one_shots(
-                ["crdb-bootstrap"], deadline.sooner(t.nodes_ready), "bootstrap done"
-            )
-        with status.step("migrations done"):
+        stage = "nodes started"
+        with status.step(stage):
+            start = [*nodes, self.topology.load_balancer]
+            self._start(start, deadline, stage, first=True, recreate=recreate)
+            self._poll_nodes(deadline.sooner(t.nodes_ready), stage, ready=False)
+        stage = "cluster initialised"
+        with status.step(stage):
+            self._start(["crdb-init"], deadline, stage, recreate=recreate)
+            self._wait_one_shots(["crdb-init"], deadline.sooner(t.nodes_ready), stage)
+            self._poll_nodes(deadline.sooner(t.nodes_ready), stage, ready=True)
+        stage = "bootstrap done"
+        with status.step(stage):
+            self._start(["crdb-bootstrap"], deadline, stage, recreate=recreate)
+            self._wait_one_shots(["crdb-bootstrap"], deadline.sooner(t.nodes_ready), stage)
+        stage = "migrations done"
+        with status.step(stage):
             migrations = [f"{s}-migrate" for s in ORY_SERVICES]
-            self._start(migrations)
-            self._wait_one_shots(migrations, deadline.sooner(t.migrations), "migrations done")
-        self._wait_services(deadline.sooner(t.services_ready), start=True)
+            self._start(migrations, deadline, stage, recreate=recreate)
+            self._wait_one_shots(migrations, deadline.sooner(t.migrations), stage)
+        self._wait_services(deadline.sooner(t.services_ready), start=True, recreate=recreate)
 
-    def _wait_services(self, deadline: Deadline, start: bool = False) -> None:
-        with self.ctx.status.step("services ready"):
+    def _wait_services(
+        self, deadline: Deadline, start: bool = False, recreate: bool = False
+    ) -> None:
+        stage = "services ready"
+        with self.ctx.status.step(stage):
             if start:
-                self._start(list(ORY_SERVICES))
+                self._start(list(ORY_SERVICES), deadline, stage, recreate=recreate)
             targets = [
                 (svc, port) for svc in ORY_SERVICES for port, _ in ory_ports(self.topology, svc)
             ]
 
-            def check() -> str | None:
-                self._fail_on_crash("services ready", ORY_SERVICES)
-                waiting = [
-                    f"{svc} :{port}"
-                    for svc, port in targets
-                    if http_status(LOOPBACK, port, "/health/ready") != 200
-                ]
-                return ", ".join(waiting) or None
+            def check() -> dict[str, str]:
+                self._fail_on_crash(stage, ORY_SERVICES)
+                waiting: dict[str, str] = {}
+                for svc, port in targets:
+                    code = http_status(LOOPBACK, port, "/health/ready", timeout=_probe(deadline))
+                    if code != 200:
+                        waiting[svc] = " ".join(filter(None, [waiting.get(svc), f":{port}"]))
+                return waiting
 
-            poll(check, deadline, self.topology.settings.timeouts.poll_interval, "services ready")
+            poll(check, deadline, self.topology.settings.timeouts.poll_interval, stage)
 
     def _poll_nodes(self, deadline: Deadline, stage: str, ready: bool) -> None:
         path = "/health?ready=1" if ready else "/health"
         ca = self.ctx.certs.ca_cert
 
-        def check() -> str | None:
+        def check() -> dict[str, str]:
             self._fail_on_crash(stage, [n.name for n in self.topology.nodes])
-            waiting = []
+            waiting = {}
             for node in self.topology.nodes:
                 code = http_status(
-                    LOOPBACK, node.http_host_port, path, tls_ca=ca, server_name="localhost"
+                    LOOPBACK,
+                    node.http_host_port,
+                    path,
+                    timeout=_probe(deadline),
+                    tls_ca=ca,
+                    server_name="localhost",
                 )
                 if code is None or (ready and code != 200):
-                    waiting.append(f"{node.name} {path}")
-            return ", ".join(waiting) or None
+                    waiting[node.name] = path
+            return waiting
 
         poll(check, deadline, self.topology.settings.timeouts.poll_interval, stage)
 
     def _wait_one_shots(self, services: list[str], deadline: Deadline, stage: str) -> None:
-        def check() -> str | None:
+        def check() -> dict[str, str]:
             containers = self._containers()
-            waiting = []
+            waiting = {}
             for name in services:
                 container = containers.get(name)
                 if container is None or container.state.status != "exited":
-                    waiting.append(name)
+                    waiting[name] = ""
                 elif container.state.exit_code != 0:
                     raise StageFailed(
                         stage,
@@ -356,7 +400,7 @@ class ComposeDriver:
                         detail=self._log_block(container),
                     )
             self._fail_on_crash(stage, [n.name for n in self.topology.nodes])
-            return ", ".join(waiting) or None
+            return waiting
 
         poll(check, deadline, self.topology.settings.timeouts.poll_interval, stage)
 
@@ -379,13 +423,22 @@ class ComposeDriver:
 
     def _log_block(self, container: Container) -> str:
         name = container.config.labels.get(labels.SERVICE, container.name)
-        return f"--- last {LOG_LINES} log lines of {name} ---\n{self._logs(container)}"
+        return evidence_block(name, self._logs(container))
 
     # ---- down, status, logs, sql -------------------------------------------------------
 
     def down(self, options: DownOptions) -> None:
         from python_on_whales.exceptions import DockerException
 
+        if options.dry_run:
+            self._check_docker()
+            found = self.leftovers()
+            if not options.volumes:
+                found["volumes"] = []
+            for kind, names in found.items():
+                for name in names:
+                    self.ctx.status.note(f"would remove {kind[:-1]} {name}")
+            return
         with self.ctx.status.step(
             "remove containers and networks" + (" and volumes" if options.volumes else "")
         ):
@@ -440,8 +493,24 @@ class ComposeDriver:
                 health = state.health.status
             else:
                 health = ""
+            if health == "starting" and state.status == "running" and self._node_ready(name):
+                health = "healthy"  # what `up` checks; Docker's first check may be 15 s away
             rows.append(ServiceStatus(name, state.status or "", health, zone, endpoint))
         return rows
+
+    def _node_ready(self, name: str) -> bool:
+        """The node's `/health?ready=1`, probed from the host over verified TLS."""
+        node = next((n for n in self.topology.nodes if n.name == name), None)
+        if node is None:
+            return False
+        code = http_status(
+            LOOPBACK,
+            node.http_host_port,
+            "/health?ready=1",
+            tls_ca=self.ctx.certs.ca_cert,
+            server_name="localhost",
+        )
+        return code == 200
 
     def _require_project(self) -> None:
         if not self.compose_file.is_file():
@@ -458,7 +527,9 @@ class ComposeDriver:
             if service not in compose_model(self.topology)["services"]:
                 raise BadInput(f"SERVICE: unknown service {service!r}")
             argv.append(service)
-        subprocess.run(argv, check=False)
+        code = subprocess.run(argv, check=False).returncode
+        if code != 0:
+            raise SandboxError(f"docker compose logs failed with exit code {code}")
 
     def sql(self, user: str, statement: str | None) -> int:
         self._require_project()
@@ -486,3 +557,44 @@ def _stderr(exc: Any) -> str:
 def _docker_error(exc: Any) -> str:
     lines = _stderr(exc).splitlines() or [str(exc).strip().splitlines()[0]]
     return lines[-1]
+
+
+def _last_line(text: str, code: int) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else f"exit code {code}"
+
+
+def _probe(deadline: Deadline) -> float:
+    """A probe never outlives the deadline (and never waits more than 2 s)."""
+    return min(2.0, max(deadline.remaining(), 0.2))
+
+
+def _with_hint(detail: str | None, service: str | None) -> str:
+    logs = f"`sandbox logs {service}`" if service else "`sandbox logs`"
+    hint = (
+        f"hint: {logs} shows more; `sandbox down` removes the containers "
+        "(they are kept for inspection)"
+    )
+    return f"{detail}\n{hint}" if detail else hint
+
+
+def unreachable_message(stderr: str) -> str:
+    """One line for an engine that does not answer; the question is asked once."""
+    last = (stderr.strip().splitlines() or ["no answer"])[-1]
+    if "running?" in last:
+        return f"Docker is not reachable: {last}"
+    return f"Docker is not reachable: {last} (is the Docker engine running?)"
+
+
+def missing_images_message(topology: Topology, images: list[str], reason: str) -> str:
+    """Every missing image and the settings that choose them, so one fix covers them all."""
+    settings = [
+        f"images.{c}"
+        for c in ("cockroach", "haproxy", "hydra", "kratos", "keto")
+        if topology.image(c) in images
+    ]
+    noun = "image is" if len(images) == 1 else "images are"
+    return (
+        f"{len(images)} {noun} not on this machine and cannot be pulled ({reason}): "
+        f"{', '.join(images)}; `docker load` them or set {', '.join(settings)}"
+    )

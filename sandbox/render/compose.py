@@ -16,26 +16,23 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from sandbox import labels
 from sandbox.config.topology import (
     HTTP_PORT,
     LOOPBACK,
     ORY_SERVICES,
-    RPC_PORT,
     SQL_PORT,
     Node,
     Topology,
 )
-from sandbox.render import haproxy, ory
+from sandbox.render import crdb_node, haproxy, ory, yaml_text
 from sandbox.render.cluster_scripts import bootstrap_script, init_script
 
 COMPOSE_FILE = "compose.yaml"
 HEADER = "# Rendered by `sandbox render --target compose`; edit sandbox.yaml instead.\n"
 NODE_CERTS = "/certs"
 CLIENT_CERTS = "/client-certs"
-STORE = "/cockroach/cockroach-data"
+STORE = crdb_node.STORE
 
 
 @dataclass(frozen=True)
@@ -61,25 +58,14 @@ def _mem(topology: Topology, service: str) -> str:
 
 
 def _node(topology: Topology, node: Node, certs: str) -> dict[str, Any]:
-    m = topology.settings.memory
     return {
         "image": topology.image("cockroach"),
         "hostname": node.name,
         "entrypoint": ["/cockroach/cockroach"],
-        "command": [
-            "start",
-            f"--certs-dir={NODE_CERTS}",
-            f"--listen-addr=:{RPC_PORT}",
-            f"--advertise-addr={node.name}:{RPC_PORT}",
-            f"--sql-addr=:{SQL_PORT}",
-            f"--advertise-sql-addr={node.name}:{SQL_PORT}",
-            f"--http-addr=:{HTTP_PORT}",
-            "--join=" + ",".join(topology.join_addresses()),
-            f"--locality={node.locality}",
-            f"--cache={m.cockroach_cache}MiB",
-            f"--max-sql-memory={m.cockroach_sql}MiB",
-            f"--store={STORE}",
-        ],
+        "command": crdb_node.start_args(
+            topology, node, certs_dir=NODE_CERTS, host=node.name, join=topology.join_addresses()
+        ),
+        "environment": dict(crdb_node.NODE_ENV),
         "volumes": [
             _bind(f"{certs}/nodes/{node.name}", NODE_CERTS),
             _bind(f"{certs}/clients", CLIENT_CERTS),
@@ -259,16 +245,15 @@ def render_project(
     topology: Topology, secrets: ory.OrySecrets, certs: str = "certs"
 ) -> RenderedProject:
     """Every file of the Compose project, keyed by path relative to the compose file."""
-    dump = lambda data: yaml.safe_dump(data, sort_keys=False, width=100)  # noqa: E731
     public = {
-        COMPOSE_FILE: HEADER + dump(compose_model(topology, certs)),
+        COMPOSE_FILE: yaml_text.dump(compose_model(topology, certs), header=HEADER),
         "haproxy.cfg": haproxy.haproxy_config(topology),
         "scripts/crdb-init.sh": init_script(NODE_CERTS),
         "scripts/crdb-bootstrap.sh": bootstrap_script(NODE_CERTS),
         "ory/identity.default.schema.json": json.dumps(ory.identity_schema(), indent=2) + "\n",
     }
     for svc, config in ory.configs(topology).items():
-        public[f"ory/{svc}.yaml"] = dump(config)
+        public[f"ory/{svc}.yaml"] = yaml_text.dump(config)
     env = ory.secret_env(topology, secrets)
     secret = {f"secrets/{svc}.env": _env_file(env[svc]) for svc in ORY_SERVICES}
     bootstrap = {"ORY_PASSWORD": secrets.db_password}

@@ -1,14 +1,20 @@
 """Values for the official Ory Helm charts (hydra, kratos, keto), identical on kind and EKS.
 
-Each chart's `<svc>.config` is `ory.configs(topology)[svc]`, the very configuration Compose
-mounts. The DSN (with the password) and the service secrets come from an existing Secret
-(`secret.enabled: false` + `secret.nameOverride`), which the charts turn back into the env
-names `ory.secret_env` uses (`DSN`, `SECRETS_*`). The CockroachDB CA is mounted from the
-CA-only Secret at `ory.CA_PATH`, in the servers and in the migration Job, which is a
-pre-install hook: the driver creates both Secrets before `helm install`.
+Each chart's `<svc>.config` is the configuration Compose mounts (`ory.configs`) without its
+`dsn`, which the charts strip. The chart ConfigMaps hold every one of those keys with the same
+value, plus defaults the charts add themselves (hydra `serve.tls.allow_termination_from`,
+kratos `courier.smtp`, keto `serve.metrics.port`); tests/integration/test_helm_values.py
+compares them key by key. The DSN (with the password) and the service secrets come from an
+existing Secret (`secret.enabled: false` + `secret.nameOverride`), which the charts turn back
+into the env names `ory.secret_env` uses (`DSN`, `SECRETS_*`). The CockroachDB CA is mounted
+from the CA-only Secret at `ory.CA_PATH`, in the servers and in the migration Job, which is a
+pre-install hook: the driver creates both Secrets before `helm install`. No Ory pod gets a
+Kubernetes API token: none of them calls the API.
 
-Public APIs are `LoadBalancer` Services with the AWS NLB annotations (kind ignores them);
-the admin APIs (Hydra 4445, Kratos 4434, Keto write 4467) stay `ClusterIP`, never public.
+Every API is a `ClusterIP` Service: the host reaches them through port-forwards on 127.0.0.1.
+Only aws `--public` puts the public APIs (Hydra 4444, Kratos 4433, Keto read 4466) behind
+internet-facing NLBs, and then their issuer and base URLs name the NLBs; the admin APIs (Hydra
+4445, Kratos 4434, Keto write 4467) stay `ClusterIP`, never public.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 
 from sandbox.config.topology import HTTP_PORT, ORY_SERVICES, SQL_PORT, Topology
 from sandbox.render import ory
-from sandbox.render.k8s import CA_SECRET, ory_secret
+from sandbox.render.k8s import CA_SECRET, HOSTNAME_LABEL, ory_secret
 from sandbox.render.kind import ZONE_LABEL
 
 NLB_ANNOTATIONS = {
@@ -78,16 +84,30 @@ def _ca_volume() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return volumes, mounts
 
 
-def _services(service: str) -> dict[str, Any]:
+def _services(service: str, exposed: bool) -> dict[str, Any]:
+    """ClusterIP everywhere by default (the host gets there through port-forwards); with
+    `exposed` (aws `--public`) the public APIs get internet-facing NLBs, admin APIs never do."""
     out: dict[str, Any] = {}
     for key, (port, public) in SERVICE_PORTS[service].items():
+        balanced = exposed and public
         out[key] = {
             "enabled": True,
-            "type": "LoadBalancer" if public else "ClusterIP",
+            "type": "LoadBalancer" if balanced else "ClusterIP",
             "port": port,
-            "annotations": dict(NLB_ANNOTATIONS) if public else {},
+            "annotations": dict(NLB_ANNOTATIONS) if balanced else {},
         }
     return out
+
+
+def public_urls(service: str, host: str) -> dict[tuple[str, ...], str]:
+    """Config paths that must name the address users reach `service` at, behind its NLB."""
+    if service == "hydra":
+        issuer = f"http://{host}:{SERVICE_PORTS['hydra']['public'][0]}/"
+        return {("urls", "self", "issuer"): issuer, ("urls", "self", "public"): issuer}
+    if service == "kratos":
+        url = f"http://{host}:{SERVICE_PORTS['kratos']['public'][0]}/"
+        return {("serve", "public", "base_url"): url}
+    return {}
 
 
 def _deployment(topology: Topology, service: str) -> dict[str, Any]:
@@ -95,14 +115,19 @@ def _deployment(topology: Topology, service: str) -> dict[str, Any]:
     volumes, mounts = _ca_volume()
     return {
         "resources": {"requests": {"memory": memory}, "limits": {"memory": memory}},
+        "automountServiceAccountToken": False,
         "extraEnv": [{"name": k, "value": v} for k, v in ory.SERVER_ENV.items()],
         "extraVolumes": volumes,
         "extraVolumeMounts": mounts,
         "topologySpreadConstraints": [
             {
                 "maxSkew": 1,
-                "topologyKey": ZONE_LABEL,
-                "whenUnsatisfiable": "DoNotSchedule",
+                # By zone, strictly; by host (no three zones) only where hosts allow it.
+                **(
+                    {"topologyKey": ZONE_LABEL, "whenUnsatisfiable": "DoNotSchedule"}
+                    if topology.settings.kubernetes.spread == "zone"
+                    else {"topologyKey": HOSTNAME_LABEL, "whenUnsatisfiable": "ScheduleAnyway"}
+                ),
                 "labelSelector": {
                     "matchLabels": {
                         "app.kubernetes.io/name": service,
@@ -114,30 +139,45 @@ def _deployment(topology: Topology, service: str) -> dict[str, Any]:
     }
 
 
-def values(topology: Topology, service: str) -> dict[str, Any]:
-    """The values file of one Ory chart."""
+def values(
+    topology: Topology, service: str, exposed: bool = False, address: str | None = None
+) -> dict[str, Any]:
+    """The values file of one Ory chart; `exposed` puts the public API behind an NLB, and
+    `address` (that NLB's, once known) becomes the issuer or base URL."""
     if service not in ORY_SERVICES:
         raise ValueError(f"unknown Ory service {service!r}")
     one_shot = f"{topology.settings.memory.one_shot}Mi"
+    config = chart_config(topology, service)
+    for path, url in (public_urls(service, address) if address else {}).items():
+        node = config
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = url
     server: dict[str, Any] = {
-        "config": ory.configs(topology)[service],
-        "automigration": {
-            "enabled": True,
-            "type": "job",
-            "resources": {"requests": {"memory": one_shot}, "limits": {"memory": one_shot}},
-        },
+        "config": config,
+        "automigration": {"enabled": True, "type": "job"},
     }
     out: dict[str, Any] = {
         "replicaCount": len(topology.nodes),  # one per zone, held there by the spread below
         "image": chart_image(topology.image(service)),
         "secret": {"enabled": False, "nameOverride": ory_secret(service)},
-        "service": _services(service),
+        "service": _services(service, exposed),
         service: server,
         "deployment": _deployment(topology, service),
+        # The migration Job: all three charts read its limits here (kratos and keto ignore
+        # `<svc>.automigration.resources`), and it needs no Kubernetes API token.
+        "job": {
+            "resources": {"requests": {"memory": one_shot}, "limits": {"memory": one_shot}},
+            "automountServiceAccountToken": False,
+        },
     }
     if service == "hydra":
         server["dev"] = True  # plain-HTTP issuer on 127.0.0.1, as on Compose
         out["maester"] = {"enabled": False}
+    if service == "keto":
+        # The keto chart takes `deployment.automountServiceAccountToken: false` for "unset" and
+        # falls back to this top-level key; without it the server pods get a token.
+        out["automountServiceAccountToken"] = False
     if service == "kratos":
         server["identitySchemas"] = {
             IDENTITY_SCHEMA_FILE: json.dumps(ory.identity_schema(), indent=2) + "\n"
@@ -146,8 +186,18 @@ def values(topology: Topology, service: str) -> dict[str, Any]:
     return out
 
 
-def all_values(topology: Topology) -> dict[str, dict[str, Any]]:
-    return {svc: values(topology, svc) for svc in ORY_SERVICES}
+def chart_config(topology: Topology, service: str) -> dict[str, Any]:
+    """`<svc>.config`: the Compose config without `dsn`, which every chart strips (the DSN
+    comes from the Secret)."""
+    return {k: v for k, v in ory.configs(topology)[service].items() if k != "dsn"}
+
+
+def all_values(
+    topology: Topology, exposed: bool = False, addresses: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    return {
+        svc: values(topology, svc, exposed, (addresses or {}).get(svc)) for svc in ORY_SERVICES
+    }
 
 
 def port_forwards(topology: Topology) -> list[tuple[str, int, int]]:

@@ -14,10 +14,10 @@ render folder or shows up in a command line.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
-
-import yaml
 
 from sandbox.config.topology import (
     HTTP_PORT,
@@ -28,13 +28,14 @@ from sandbox.config.topology import (
     Node,
     Topology,
 )
+from sandbox.render import crdb_node, yaml_text
 from sandbox.render.cluster_scripts import bootstrap_script, init_script
 from sandbox.render.kind import ZONE_LABEL
 
-TargetName = Literal["kind", "aws"]
+TargetName = Literal["kind", "aws", "k8s"]
 
 CERTS_DIR = "/cockroach/cockroach-certs"
-STORE = "/cockroach/cockroach-data"
+STORE = crdb_node.STORE
 APP = "cockroachdb"
 CLIENT_CERTS_DIR = "/cockroach/client-certs"
 """`<dir>/<user>` holds ca.crt and client.<user>.*, as on Compose, for `sandbox sql`."""
@@ -44,6 +45,10 @@ CA_SECRET = "crdb-ca"
 BOOTSTRAP_SECRET = "crdb-bootstrap"
 INIT_JOB = "crdb-init"
 BOOTSTRAP_JOB = "crdb-bootstrap"
+INPUTS_ANNOTATION = "iam-sandbox/inputs-hash"
+"""On each Job: a digest of its spec. A Job's template cannot change, so a different digest
+tells the driver to delete the Job and create it again."""
+HOSTNAME_LABEL = "kubernetes.io/hostname"
 ORY_SECRET_KEYS = {
     # ory.secret_env names -> the keys the Ory charts read back into those same env names
     "DSN": "dsn",
@@ -67,6 +72,14 @@ def storage_class_name(topology: Topology) -> str:
     return f"{topology.project.replace('_', '-')}-crdb"
 
 
+def volume_class(topology: Topology, target: TargetName) -> str | None:
+    """kind and aws bring their own class (the overlay); an existing cluster (k8s) uses
+    `kubernetes.storage_class`, or its default class when that is unset (None)."""
+    if target == "k8s":
+        return topology.settings.kubernetes.storage_class
+    return storage_class_name(topology)
+
+
 def node_secret(node: Node) -> str:
     return f"{node.name}-certs"
 
@@ -83,9 +96,14 @@ def pod_fqdn(topology: Topology, node: Node) -> str:
     return f"{node.pod}.{topology.headless_service}.{topology.namespace}.svc.cluster.local"
 
 
+def part_of(topology: Topology) -> str:
+    """The `app.kubernetes.io/part-of` label of every object the sandbox makes itself."""
+    return topology.project.replace("_", "-")
+
+
 def _labels(topology: Topology, component: str, **extra: str) -> dict[str, str]:
     return {
-        "app.kubernetes.io/part-of": topology.project.replace("_", "-"),
+        "app.kubernetes.io/part-of": part_of(topology),
         "app.kubernetes.io/managed-by": "iam-sandbox",
         "app.kubernetes.io/name": APP,
         "app.kubernetes.io/component": component,
@@ -139,29 +157,28 @@ def services(topology: Topology) -> list[dict[str, Any]]:
 
 
 def start_args(topology: Topology, node: Node) -> list[str]:
-    m = topology.settings.memory
     host = pod_fqdn(topology, node)
-    return [
-        "start",
-        f"--certs-dir={CERTS_DIR}",
-        f"--listen-addr=:{RPC_PORT}",
-        f"--advertise-addr={host}:{RPC_PORT}",
-        f"--sql-addr=:{SQL_PORT}",
-        f"--advertise-sql-addr={host}:{SQL_PORT}",
-        f"--http-addr=:{HTTP_PORT}",
-        "--join=" + ",".join(f"{pod_fqdn(topology, n)}:{RPC_PORT}" for n in topology.nodes),
-        f"--locality={node.locality}",
-        f"--cache={m.cockroach_cache}MiB",
-        f"--max-sql-memory={m.cockroach_sql}MiB",
-        f"--store={STORE}",
-    ]
+    join = [f"{pod_fqdn(topology, n)}:{RPC_PORT}" for n in topology.nodes]
+    return crdb_node.start_args(topology, node, certs_dir=CERTS_DIR, host=host, join=join)
 
 
 def _probe(path: str, **timing: int) -> dict[str, Any]:
     return {"httpGet": {"path": path, "port": "http", "scheme": "HTTPS"}, **timing}
 
 
-def statefulset(topology: Topology, node: Node) -> dict[str, Any]:
+def _placement(topology: Topology, node: Node) -> dict[str, Any]:
+    """Pinned to the node's zone; or, with `kubernetes.spread: hostname` (a cluster without
+    three zones), kept apart from the other nodes by host where the cluster has hosts to spare."""
+    if topology.settings.kubernetes.spread == "zone":
+        return {"nodeSelector": {ZONE_LABEL: node.zone}}
+    apart = {"app.kubernetes.io/name": APP, "app.kubernetes.io/component": "node"}
+    term = {"labelSelector": {"matchLabels": apart}, "topologyKey": HOSTNAME_LABEL}
+    preferred = [{"weight": 100, "podAffinityTerm": term}]
+    rule = {"preferredDuringSchedulingIgnoredDuringExecution": preferred}
+    return {"affinity": {"podAntiAffinity": rule}}
+
+
+def statefulset(topology: Topology, node: Node, target: TargetName = "kind") -> dict[str, Any]:
     memory = f"{topology.settings.memory.cockroach_node}Mi"
     labels = _labels(topology, "node", **{"app.kubernetes.io/instance": node.name})
     selector = {
@@ -175,6 +192,7 @@ def statefulset(topology: Topology, node: Node) -> dict[str, Any]:
         "imagePullPolicy": "IfNotPresent",
         "command": ["/cockroach/cockroach"],
         "args": start_args(topology, node),
+        "env": [{"name": k, "value": v} for k, v in crdb_node.NODE_ENV.items()],
         "ports": [
             {"name": "grpc", "containerPort": RPC_PORT},
             {"name": "sql", "containerPort": SQL_PORT},
@@ -210,7 +228,7 @@ def statefulset(topology: Topology, node: Node) -> dict[str, Any]:
             "template": {
                 "metadata": {"labels": {**labels, ZONE_LABEL: node.zone}},
                 "spec": {
-                    "nodeSelector": {ZONE_LABEL: node.zone},
+                    **_placement(topology, node),
                     "terminationGracePeriodSeconds": 60,
                     "containers": [container],
                     "volumes": [
@@ -234,7 +252,7 @@ def statefulset(topology: Topology, node: Node) -> dict[str, Any]:
                     "metadata": {"name": "datadir", "labels": labels},
                     "spec": {
                         "accessModes": ["ReadWriteOnce"],
-                        "storageClassName": storage_class_name(topology),
+                        **_class_field(volume_class(topology, target)),
                         "resources": {
                             "requests": {"storage": topology.settings.kubernetes.storage_size}
                         },
@@ -243,6 +261,10 @@ def statefulset(topology: Topology, node: Node) -> dict[str, Any]:
             ],
         },
     }
+
+
+def _class_field(name: str | None) -> dict[str, str]:
+    return {"storageClassName": name} if name is not None else {}
 
 
 def disruption_budget(topology: Topology) -> dict[str, Any]:
@@ -264,41 +286,45 @@ def disruption_budget(topology: Topology) -> dict[str, Any]:
 
 def _job(topology: Topology, name: str, script: str, env: list[dict[str, Any]]) -> dict[str, Any]:
     memory = f"{topology.settings.memory.one_shot}Mi"
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": _meta(topology, name, "one-shot"),
-        "spec": {
-            "backoffLimit": 3,
-            "template": {
-                "metadata": {"labels": _labels(topology, "one-shot")},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [
-                        {
-                            "name": name,
-                            "image": topology.image("cockroach"),
-                            "command": ["/bin/sh", "-c", script],
-                            "env": env,
-                            "resources": {
-                                "requests": {"memory": memory},
-                                "limits": {"memory": memory},
-                            },
-                            "volumeMounts": [
-                                {"name": "certs", "mountPath": CERTS_DIR, "readOnly": True}
-                            ],
-                        }
-                    ],
-                    "volumes": [
-                        {
-                            "name": "certs",
-                            "secret": {"secretName": ROOT_CLIENT_SECRET, "defaultMode": 0o400},
-                        }
-                    ],
-                },
+    spec: dict[str, Any] = {
+        "backoffLimit": 3,
+        "template": {
+            "metadata": {"labels": _labels(topology, "one-shot")},
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [
+                    {
+                        "name": name,
+                        "image": topology.image("cockroach"),
+                        "command": ["/bin/sh", "-c", script],
+                        "env": env,
+                        "resources": {
+                            "requests": {"memory": memory},
+                            "limits": {"memory": memory},
+                        },
+                        "volumeMounts": [
+                            {"name": "certs", "mountPath": CERTS_DIR, "readOnly": True}
+                        ],
+                    }
+                ],
+                "volumes": [
+                    {
+                        "name": "certs",
+                        "secret": {"secretName": ROOT_CLIENT_SECRET, "defaultMode": 0o400},
+                    }
+                ],
             },
         },
     }
+    metadata = _meta(topology, name, "one-shot")
+    metadata["annotations"] = {INPUTS_ANNOTATION: spec_digest(spec)}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
+
+
+def spec_digest(spec: dict[str, Any]) -> str:
+    """A short, stable digest of a spec (key order does not matter)."""
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def init_job(topology: Topology) -> dict[str, Any]:
@@ -344,14 +370,17 @@ def storage_class(topology: Topology, target: TargetName) -> dict[str, Any]:
     }
 
 
-def manifests(topology: Topology) -> dict[str, list[dict[str, Any]]]:
-    """File name -> objects, in apply order. The same on every Kubernetes target."""
+def manifests(
+    topology: Topology, target: TargetName = "kind"
+) -> dict[str, list[dict[str, Any]]]:
+    """File name -> objects, in apply order. The same on kind and aws; on an existing cluster
+    (k8s) only the volumes' StorageClass differs."""
     out: dict[str, list[dict[str, Any]]] = {
         "00-namespace.yaml": [namespace(topology)],
         "10-crdb-services.yaml": services(topology),
     }
     for node in topology.nodes:
-        out[f"20-{node.name}.yaml"] = [statefulset(topology, node)]
+        out[f"20-{node.name}.yaml"] = [statefulset(topology, node, target)]
     out["30-crdb-budget.yaml"] = [disruption_budget(topology)]
     out[f"40-{INIT_JOB}.yaml"] = [init_job(topology)]
     out[f"50-{BOOTSTRAP_JOB}.yaml"] = [bootstrap_job(topology)]
@@ -418,27 +447,11 @@ def secret_names(topology: Topology) -> list[str]:
     ]
 
 
-# -- YAML text: block scalars for scripts and schemas, so the committed render reads well ------
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    lines = value.split("\n")
-    style = "|" if len(lines) > 1 and all(line == line.rstrip() for line in lines) else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
+# -- YAML text ----------------------------------------------------------------------------------
 
 HEADER = "# Rendered by `sandbox render` from sandbox.yaml; edit the settings, not this file.\n"
 
 
 def to_yaml(*documents: Any, header: str = HEADER) -> str:
-    """YAML text of one or more documents, keys in the order the renderers build them."""
-    body = yaml.dump_all(
-        documents, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100
-    )
-    return header + body
+    """Plain YAML text of one or more documents (`yaml_text.dump`), under the render header."""
+    return yaml_text.dump(*documents, header=header)

@@ -47,12 +47,18 @@ def dsn(
     port: int = SQL_PORT,
     ca_path: str = CA_PATH,
     scheme: str = "cockroach",
+    pool: bool = True,
 ) -> str:
-    """`cockroach://ory[:password]@crdb:26257/<db>?sslmode=verify-full&sslrootcert=...`."""
+    """`cockroach://ory[:password]@crdb:26257/<db>?sslmode=verify-full&sslrootcert=...&max_conns=16&...`.
+
+    The pool parameters (settings `db_pool`) are read by Ory itself and refused by libpq:
+    `pool=False` leaves them out for a libpq URL.
+    """
     auth = ORY_USER if password is None else f"{ORY_USER}:{quote(password, safe='')}"
+    extra = "".join(f"&{k}={v}" for k, v in topology.settings.db_pool.params()) if pool else ""
     return (
         f"{scheme}://{auth}@{host or topology.load_balancer}:{port}/{database}"
-        f"?sslmode=verify-full&sslrootcert={quote(ca_path, safe='/')}"
+        f"?sslmode=verify-full&sslrootcert={quote(ca_path, safe='/')}{extra}"
     )
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from tests.support.kube import port_env, port_settings, run_cli
+from tests.support.squat import squat
 
 
 def one_line_error(stderr: str) -> str:
@@ -55,9 +55,7 @@ def test_dry_run_up_on_kind_prints_commands_and_remembers_no_target(tmp_path: Pa
 
 def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
     ports = port_settings()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", ports["hydra_admin"]))
-        sock.listen(1)
+    with squat(ports["hydra_admin"]):
         done = run_cli(tmp_path, "up", "--target", "kind", "--dry-run", env=port_env(ports))
     assert done.returncode == 2
     line = one_line_error(done.stderr)
@@ -89,3 +87,26 @@ def test_aws_dry_run_needs_no_credentials(tmp_path: Path) -> None:
     done = run_cli(tmp_path, "up", "--target", "aws", "--dry-run", env=port_env(port_settings()))
     assert done.returncode == 0, done.stderr
     assert "$ eksctl create cluster --config-file" in done.stderr
+
+
+def test_public_is_refused_off_aws_and_a_missing_kubeconfig_is_one_line(tmp_path: Path) -> None:
+    env = port_env(port_settings())
+    done = run_cli(tmp_path, "up", "--target", "k8s", "--public", "--dry-run", env=env)
+    assert done.returncode == 2
+    assert one_line_error(done.stderr).endswith(
+        "--public: only --target aws exposes APIs publicly, not k8s"
+    )
+    missing = tmp_path / "nope.kubeconfig"
+    done = run_cli(tmp_path, "up", "--target", "k8s", "--kubeconfig", str(missing), env=env)
+    assert done.returncode == 2
+    assert one_line_error(done.stderr).endswith(f"--kubeconfig: no such file: {missing}")
+    assert not (tmp_path / "state" / "rendered").exists()
+
+
+def test_render_k8s_has_no_cluster_file_and_no_overlay(tmp_path: Path) -> None:
+    out = tmp_path / "k8s"
+    done = run_cli(tmp_path, "render", "--target", "k8s", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    listed = {Path(line).relative_to(out).as_posix() for line in done.stdout.split()}
+    assert "values/hydra.yaml" in listed and "manifests/20-crdb-1.yaml" in listed
+    assert not {"overlay.yaml", "kind-cluster.yaml", "eksctl-cluster.yaml"} & listed

@@ -2,7 +2,10 @@
 
 No registry is reachable here, so CockroachDB and the Ory services are played by
 tests/standin (built by scripts/prepare-docker.sh); the load balancer is Debian's real
-HAProxy, health-checking each node over TLS with the sandbox's CA.
+HAProxy, health-checking each node over TLS with the sandbox's CA. What stays here needs the
+stand-in: its per-node banners, a migration made to fail, and the license statement (v20.1's
+OSS build has no `enterprise.license` setting). The database stages on a real CockroachDB
+are in test_compose_real_cockroach.py.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from tests.support.docker import (
     free_base,
     standin_ports,
 )
+from tests.support.squat import squat
 
 pytestmark = [
     pytest.mark.docker,
@@ -156,9 +160,7 @@ def test_up_status_rerun_down(sandbox: Sandbox) -> None:
 
 
 def test_busy_port_is_refused_before_anything_starts(sandbox: Sandbox) -> None:
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", sandbox.base + 445))
-        squatter.listen()
+    with squat(sandbox.base + 445):
         up = sandbox.run("up")
     assert up.returncode == 2
     lines = up.stderr.strip().splitlines()
@@ -231,9 +233,9 @@ def test_missing_image_fails_in_preflight(tmp_path: Path) -> None:
     assert up.returncode == 1
     errors = [line for line in up.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
-    assert errors[0].startswith(
-        "error: image iam-sandbox-standin/absent:test is not on this machine and cannot be pulled ("
+    assert errors[0].startswith("error: 1 image is not on this machine and cannot be pulled (")
+    assert errors[0].endswith(
+        "): iam-sandbox-standin/absent:test; `docker load` them or set images.cockroach"
     )
-    assert errors[0].endswith("`docker load` it or set images.cockroach")
     assert "✗ pre-flight" in up.stderr
     assert box.labelled("container") == [] and box.labelled("network") == []

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.drivers.kind import KindDriver, _pid_alive
+from sandbox.drivers.k8s import _pid_alive
+from sandbox.drivers.kind import KindDriver
 from sandbox.probes import port_is_open
 from tests.support.kube import make_driver
 

@@ -33,17 +33,9 @@ from sandbox.checks.verify import PLAN, Step, verify
 from sandbox.config.topology import Topology
 from sandbox.pki.layout import CertLayout
 from tests.support import ory
-from tests.support.postgres import Server, postgres_bin, tls_postgres
+from tests.support.postgres import Server, tls_postgres
 
-pytestmark = [
-    pytest.mark.ory,
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        postgres_bin() is None,
-        reason="PostgreSQL server not installed (scripts/test.sh installs it)",
-    ),
-    pytest.mark.skipif(ory.missing_reason() is not None, reason=str(ory.missing_reason())),
-]
+pytestmark = ory.real_ory_marks()
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from functools import cache
 
+from sandbox.ci.ports import port_block
 from sandbox.probes import port_is_free
 
 STANDIN_TAG = "test"
@@ -58,24 +59,15 @@ def engine_problem() -> str | None:
 
 
 def standin_ports(base: int) -> dict[str, object]:
-    """The `ports:` settings of a stand-in sandbox, every port at a fixed offset from `base`."""
-    return {
-        "sql": base + 257,
-        "node_sql": [base + 258, base + 259, base + 260],
-        "node_http": [base + 80, base + 81, base + 82],
-        "hydra_public": base + 444,
-        "hydra_admin": base + 445,
-        "kratos_public": base + 433,
-        "kratos_admin": base + 434,
-        "keto_read": base + 466,
-        "keto_write": base + 467,
-    }
+    """The `ports:` settings of a stand-in sandbox: the plugin's block layout at `base`."""
+    return dict(port_block(base))
 
 
 def free_base() -> int:
     """A base whose 13 ports are all free now: below the ephemeral range (32768+), where
     outgoing connections could take a port by chance, and away from the defaults."""
-    for base in random.sample(range(20000, 32000, 1000), 12):
+    bases = [b for b in range(20000, 32000, 1000) if b != 26000]  # 26257-26260: the defaults
+    for base in random.sample(bases, len(bases)):
         ports = standin_ports(base)
         flat = [p for v in ports.values() for p in (v if isinstance(v, list) else [v])]
         if all(port_is_free(int(port)) for port in flat):

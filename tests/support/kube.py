@@ -88,10 +88,16 @@ def commands(output: str) -> list[list[str]]:
 
 
 def run_cli(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None, home: Path | None = None
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    home: Path | None = None,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """The real entry point, with no SANDBOX_* or AWS_* from the caller's environment."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "AWS_"))}
+    """The real entry point, with no SANDBOX_*, AWS_* or KUBECONFIG from the caller's
+    environment."""
+    prefixes = ("SANDBOX_", "AWS_", "KUBECONFIG")
+    full = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     full["HOME"] = str(home or tmp_path / "home")
     full["SANDBOX_TOOLS__CACHE_DIR"] = str(tmp_path / "tool-cache")
     full.update(env or {})
@@ -102,5 +108,5 @@ def run_cli(
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )

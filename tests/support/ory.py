@@ -25,25 +25,41 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sandbox.config.topology import Topology
+from sandbox.pki.layout import CertLayout
 from sandbox.render import ory
 from tests.support.postgres import Server, free_port
 
-VERSIONS = {"hydra": "v2.3.0", "kratos": "v1.3.1", "keto": "v0.13.0-alpha.0"}
-"""What scripts/prepare-ory.sh builds (the proxy refuses v26.2.0; see the module docstring)."""
+DEFAULT_VERSIONS = {"hydra": "v2.3.0", "kratos": "v1.3.1", "keto": "v0.13.0-alpha.0"}
+"""What scripts/prepare-ory.sh builds by default (the proxy refuses v26.2.0; see above)."""
+VERSION_ENV = {name: f"ORY_{name.upper()}_VERSION" for name in DEFAULT_VERSIONS}
+
+
+def versions(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The versions under test: ORY_<NAME>_VERSION (as for scripts/prepare-ory.sh) or the
+    defaults, so the same suite runs against any build in the cache."""
+    return {n: environ.get(VERSION_ENV[n]) or v for n, v in DEFAULT_VERSIONS.items()}
+
+
+VERSIONS = versions()
 CACHE_ENV = "SANDBOX_ORY_CACHE"
+CACHE_AT_START = os.environ.get(CACHE_ENV)
+"""Read once at import: tests run with every SANDBOX_* variable removed (tests/conftest.py)."""
 DATABASES = ("hydra", "kratos", "keto")
 DB_PASSWORD = "ory-test-pw/with:odd@chars"  # a throwaway password that needs URL-encoding
 
 
 def cache_dir() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
+    chosen = os.environ.get(CACHE_ENV) or CACHE_AT_START
+    if chosen:
+        return Path(chosen)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "iam-sandbox" / "ory"
 
@@ -66,6 +82,23 @@ def missing_reason() -> str | None:
         f"Ory binaries missing from {cache_dir()}: {', '.join(missing)}; {why}. "
         "Run scripts/prepare-ory.sh."
     )
+
+
+def real_ory_marks() -> list[pytest.MarkDecorator]:
+    """The marks of a module that runs the real Ory binaries on a real PostgreSQL: each missing
+    prerequisite skips it with the reason shown."""
+    from tests.support.postgres import postgres_bin
+
+    reason = missing_reason()
+    return [
+        pytest.mark.ory,
+        pytest.mark.postgres,
+        pytest.mark.skipif(
+            postgres_bin() is None,
+            reason="PostgreSQL server not installed (scripts/test.sh installs it)",
+        ),
+        pytest.mark.skipif(reason is not None, reason=str(reason)),
+    ]
 
 
 def create_databases(pg: Server, password: str = DB_PASSWORD) -> None:
@@ -171,10 +204,17 @@ def service_env(
 
 
 def pg_url(topology: Topology, pg: Server, ca: Path, db: str, password: str, scheme: str) -> str:
-    """The test PostgreSQL as `ory` with verify-full: `postgres://` for Ory, `postgresql://`
-    for libpq."""
+    """The test PostgreSQL as `ory` with verify-full: `postgres://` for Ory (with the pool
+    settings), `postgresql://` for libpq (without: libpq refuses them)."""
     return ory.dsn(
-        topology, db, password, host="localhost", port=pg.port, ca_path=str(ca), scheme=scheme
+        topology,
+        db,
+        password,
+        host="localhost",
+        port=pg.port,
+        ca_path=str(ca),
+        scheme=scheme,
+        pool=scheme != "postgresql",
     )
 
 
@@ -255,3 +295,17 @@ def ory_stack(
             except subprocess.TimeoutExpired:
                 proc.kill()
         shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def on_postgres(topology: Topology, layout: CertLayout) -> Iterator[OryStack]:
+    """The three services on a fresh TLS PostgreSQL (crdb-1's node certificate, `ory` with a
+    password, as the bootstrap sets up CockroachDB): what most real-Ory tests start from."""
+    from tests.support.postgres import tls_postgres
+
+    node = layout.node_dir("crdb-1")
+    hba = ["hostssl all all 127.0.0.1/32 scram-sha-256"]
+    with tls_postgres(node / "ca.crt", node / "node.crt", node / "node.key", hba) as pg:
+        create_databases(pg)
+        with ory_stack(topology, pg, layout.ca_cert) as stack:
+            yield stack

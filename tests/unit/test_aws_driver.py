@@ -146,3 +146,45 @@ def test_dry_run_down_deletes_the_namespace_before_the_cluster(tmp_path: Path) -
         ["eksctl", "delete", "cluster"],
     ]
     assert "namespace" in argvs[0] and "iam-sandbox" in argvs[0]
+
+
+def test_by_default_nothing_is_public(tmp_path: Path) -> None:
+    driver, stream = make_driver(AwsDriver, tmp_path)
+    driver.env, driver.home = {}, tmp_path / "home"
+    driver.up(UpOptions(dry_run=True))
+    output = stream.getvalue()
+    assert "0 Network Load Balancers" in output
+    assert "every API ClusterIP (reached through port-forwards on 127.0.0.1)" in output
+    for svc in ("hydra", "kratos", "keto"):
+        assert "LoadBalancer" not in (driver.rendered / "values" / f"{svc}.yaml").read_text()
+    assert "internet-facing" not in output
+
+
+def test_public_needs_yes_and_says_why(tmp_path: Path) -> None:
+    driver, stream = make_driver(AwsDriver, tmp_path)
+    driver.env, driver.home = {}, tmp_path / "home"
+    with pytest.raises(BadInput, match=r"^--public: .* needs --yes as well$"):
+        driver.up(UpOptions(dry_run=True, public=True))
+    assert "Keto's read API (which has no authentication)" in stream.getvalue()
+    assert not driver.rendered.exists()
+
+
+def test_public_waits_for_the_nlbs_then_moves_the_urls_onto_them(tmp_path: Path) -> None:
+    driver, stream = make_driver(AwsDriver, tmp_path)
+    driver.env, driver.home = {}, tmp_path / "home"
+    driver.up(UpOptions(dry_run=True, public=True, yes=True))
+    output = stream.getvalue()
+    assert "3 Network Load Balancers" in output
+    argvs = commands(output)
+    wait = next(
+        i for i, a in enumerate(argvs) if "--for=jsonpath={.status.loadBalancer.ingress}" in a
+    )
+    assert argvs[wait][-4:-1] == [
+        "service/hydra-public",
+        "service/kratos-public",
+        "service/keto-read",
+    ]
+    upgrades = [a[a.index("--install") + 1] for a in argvs[wait:] if a[0] == "helm"]
+    assert upgrades == ["hydra", "kratos"]
+    values = (driver.rendered / "values" / "keto.yaml").read_text()
+    assert "type: LoadBalancer" in values and "internet-facing" in values

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from sandbox.drivers.base import DownOptions, UpOptions
 from sandbox.drivers.kind import KindDriver
 from sandbox.errors import BadInput
 from tests.support.kube import commands, kube_settings, make_driver
+from tests.support.squat import squat
 
 
 def plan(output: str) -> list[tuple[str, ...]]:
@@ -91,9 +91,7 @@ def test_dry_run_down_prints_the_delete(tmp_path: Path) -> None:
 
 def test_a_taken_port_is_bad_input_before_anything_is_written(tmp_path: Path) -> None:
     settings = kube_settings(tmp_path)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", settings.ports.keto_read))
-        sock.listen(1)
+    with squat(settings.ports.keto_read):
         driver, _ = make_driver(KindDriver, tmp_path, settings)
         with pytest.raises(
             BadInput, match=r"port \d+ on 127\.0\.0\.1 is already in use: ports\.keto_read"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import ORY_USER, RPC_PORT, Topology
+from sandbox.config.topology import RPC_PORT, Topology
 from sandbox.drivers.base import DriverContext
 from sandbox.pipeline.status import Status
 from sandbox.pki.layout import CertLayout
@@ -176,8 +176,11 @@ def test_secrets_from_the_pki_validate_and_leave_the_ca_key_out(
 @pytest.mark.parametrize("service", ["hydra", "kratos", "keto"])
 def test_chart_config_blocks_validate_against_ory_schema(topology: Topology, service: str) -> None:
     values = helm_values.values(topology, service)
-    assert values[service]["config"] == ory.configs(topology)[service]
-    assert ory_errors(service, values[service]["config"]) == []
+    config = values[service]["config"]
+    assert "dsn" not in config  # every chart strips it: the DSN comes from the Secret
+    assert {**config, "dsn": ory.dsn(topology, service)} == ory.configs(topology)[service]
+    # The schemas require a DSN: the pods get it from the Secret, as DSN.
+    assert ory_errors(service, {**config, "dsn": ory.dsn(topology, service)}) == []
 
 
 @pytest.mark.parametrize("service", ["hydra", "kratos", "keto"])
@@ -197,22 +200,44 @@ def test_chart_values_wire_secret_ca_migrations_and_spread(
     assert spread["topologyKey"] == kind.ZONE_LABEL and spread["maxSkew"] == 1
     assert values["replicaCount"] == 3
     text = yaml.safe_dump(values)
-    assert f"//{ORY_USER}@" in text  # the DSN in the config has no password: the Secret's has
+    assert "cockroach://" not in text  # no DSN at all: the charts read it from the Secret
     for secret in vars(ory_secrets(StateDir(tmp_path))).values():
         assert secret not in text
 
 
-def test_admin_apis_stay_cluster_ip_and_public_ones_carry_nlb_annotations(
+def test_every_api_is_cluster_ip_unless_exposed_and_admin_apis_always(
     topology: Topology,
 ) -> None:
     admin = {"hydra": ("admin", 4445), "kratos": ("admin", 4434), "keto": ("write", 4467)}
     for service, (key, port) in admin.items():
-        services = helm_values.values(topology, service)["service"]
-        assert services[key]["type"] == "ClusterIP" and services[key]["port"] == port
-        assert services[key]["annotations"] == {}
-        public = next(v for k, v in services.items() if k != key)
+        for exposed in (False, True):
+            services = helm_values.values(topology, service, exposed)["service"]
+            assert services[key]["type"] == "ClusterIP" and services[key]["port"] == port
+            assert services[key]["annotations"] == {}
+        default = next(
+            v for k, v in helm_values.values(topology, service)["service"].items() if k != key
+        )
+        assert default["type"] == "ClusterIP" and default["annotations"] == {}
+        public = next(
+            v for k, v in helm_values.values(topology, service, True)["service"].items() if k != key
+        )
         assert public["type"] == "LoadBalancer"
-        assert public["annotations"] == helm_values.NLB_ANNOTATIONS
+        assert public["annotations"] == {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+        }
+
+
+def test_issuer_and_base_url_follow_the_load_balancer(topology: Topology) -> None:
+    host = "k8s-hydra-0123.elb.us-east-1.amazonaws.com"
+    hydra = helm_values.values(topology, "hydra", True, host)["hydra"]["config"]["urls"]["self"]
+    assert hydra == {"issuer": f"http://{host}:4444/", "public": f"http://{host}:4444/"}
+    kratos = helm_values.values(topology, "kratos", True, "10.0.0.9")["kratos"]["config"]
+    assert kratos["serve"]["public"]["base_url"] == "http://10.0.0.9:4433/"
+    assert kratos["serve"]["admin"]["base_url"].startswith("http://127.0.0.1:")
+    plain = helm_values.values(topology, "hydra")["hydra"]["config"]["urls"]["self"]["issuer"]
+    assert plain == "http://127.0.0.1:4444/"
 
 
 def test_maester_and_courier_are_off_and_the_identity_schema_is_shipped(

@@ -38,7 +38,12 @@ def test_dsn_is_verify_full_through_the_load_balancer(topology: Topology) -> Non
     assert (url.scheme, url.hostname, url.port, url.path) == ("cockroach", "crdb", 26257, "/kratos")
     assert (url.username, unquote(url.password or "")) == ("ory", "p@ss/w:rd?&")
     query = parse_qs(url.query)
-    assert query == {"sslmode": ["verify-full"], "sslrootcert": [ory.CA_PATH]}
+    assert query == {
+        "sslmode": ["verify-full"],
+        "sslrootcert": [ory.CA_PATH],
+        "max_conns": ["16"],
+        "max_idle_conns": ["16"],
+    }
 
 
 def test_secret_env_completes_each_service(topology: Topology, tmp_path: Path) -> None:
