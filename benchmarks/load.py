@@ -255,7 +255,7 @@ def ory_services(pool: dict[str, Any]) -> Iterator[Any]:
     from sandbox.pki.layout import CertLayout
     from sandbox.pki.store import ensure_pki
     from tests.support import ory
-    from tests.support.postgres import postgres_bin, tls_postgres
+    from tests.support.postgres import postgres_bin
 
     reason = ory.missing_reason()
     if postgres_bin() is None:
@@ -266,12 +266,8 @@ def ory_services(pool: dict[str, Any]) -> Iterator[Any]:
     with tempfile.TemporaryDirectory(prefix="bench-load-ory-") as tmp:
         layout = CertLayout(Path(tmp) / "certs")
         ensure_pki(topology, layout)
-        node = layout.node_dir("crdb-1")
-        hba = ["hostssl all all 127.0.0.1/32 scram-sha-256"]
-        with tls_postgres(node / "ca.crt", node / "node.crt", node / "node.key", hba) as pg:
-            ory.create_databases(pg)
-            with ory.ory_stack(topology, pg, layout.ca_cert) as stack:
-                yield stack
+        with ory.on_postgres(topology, layout) as stack:
+            yield stack
 
 
 def on_ory(runs: int, seconds: float) -> None:

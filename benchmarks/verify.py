@@ -36,7 +36,7 @@ def local_stack() -> Iterator[Targets]:
     from sandbox.pki.layout import CertLayout
     from sandbox.pki.store import ensure_pki
     from tests.support import ory
-    from tests.support.postgres import postgres_bin, tls_postgres
+    from tests.support.postgres import postgres_bin
 
     reason = ory.missing_reason()
     if postgres_bin() is None:
@@ -47,12 +47,8 @@ def local_stack() -> Iterator[Targets]:
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
         layout = CertLayout(Path(tmp) / "certs")
         ensure_pki(topology, layout)
-        node = layout.node_dir("crdb-1")
-        hba = ["hostssl all all 127.0.0.1/32 scram-sha-256"]
-        with tls_postgres(node / "ca.crt", node / "node.crt", node / "node.key", hba) as pg:
-            ory.create_databases(pg)
-            with ory.ory_stack(topology, pg, layout.ca_cert) as stack:
-                yield resolve([("bench", stack.env())])
+        with ory.on_postgres(topology, layout) as stack:
+            yield resolve([("bench", stack.env())])
 
 
 def measure(targets: Targets, runs: int) -> tuple[list[float], list[Report]]:

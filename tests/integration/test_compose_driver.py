@@ -26,6 +26,7 @@ from sandbox.probes import http_status
 from tests.support.docker import (
     BROKEN_HYDRA,
     STANDIN_IMAGES,
+    UP_STAGES,
     engine_problem,
     free_base,
     standin_ports,
@@ -98,14 +99,7 @@ def lb_banners(port: int, tries: int = 9) -> set[str]:
 def test_up_status_rerun_down(sandbox: Sandbox) -> None:
     up = sandbox.run("up")
     assert up.returncode == 0, up.stderr
-    for stage in (
-        "pre-flight",
-        "nodes started",
-        "cluster initialised",
-        "bootstrap done",
-        "migrations done",
-        "services ready",
-    ):
+    for stage in UP_STAGES:
         assert f"✓ {stage}" in up.stderr
     assert "no CockroachDB license key" in up.stderr
     assert (sandbox.home / ".sandbox" / "target").read_text() == "compose"

@@ -25,6 +25,7 @@ from tests.support.cockroach import (
     real_cockroach_problem,
     write_real_cockroach_sandbox,
 )
+from tests.support.docker import UP_STAGES
 
 pytestmark = [
     pytest.mark.docker,
@@ -90,14 +91,7 @@ def root_connection(box: SandboxHome) -> psycopg.Connection:
 
 def test_up_runs_every_stage(cluster: tuple[SandboxHome, subprocess.CompletedProcess[str]]) -> None:
     _, up = cluster
-    for stage in (
-        "pre-flight",
-        "nodes started",
-        "cluster initialised",
-        "bootstrap done",
-        "migrations done",
-        "services ready",
-    ):
+    for stage in UP_STAGES:
         assert f"✓ {stage}" in up.stderr
 
 

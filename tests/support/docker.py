@@ -19,6 +19,15 @@ STANDIN_IMAGES = {
     "keto": f"iam-sandbox-standin/keto:{STANDIN_TAG}",
 }
 BROKEN_HYDRA = f"iam-sandbox-standin/hydra-broken:{STANDIN_TAG}"
+# The status lines a successful Compose `up` closes with a check mark, in order.
+UP_STAGES = (
+    "pre-flight",
+    "nodes started",
+    "cluster initialised",
+    "bootstrap done",
+    "migrations done",
+    "services ready",
+)
 
 
 def _ok(argv: list[str]) -> bool:
