@@ -11,7 +11,6 @@ median wall time of each and the ratio sandbox/raw.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -25,22 +24,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sandbox.probes import http_status  # noqa: E402
-from tests.support.docker import (  # noqa: E402
-    STANDIN_IMAGES,
-    engine_problem,
-    free_base,
-    standin_ports,
-)
+from tests.support.cli import run_sandbox  # noqa: E402
+from tests.support.docker import STANDIN_IMAGES, engine_problem, standin_ports  # noqa: E402
+from tests.support.ports import free_base  # noqa: E402
 
 PORTS = standin_ports(free_base())
 ORY_PORTS = [int(v) for k, v in PORTS.items() if k.startswith(("hydra", "kratos", "keto"))]
 
 
 def sandbox(home: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
-    subprocess.run(
-        [sys.executable, "-m", "sandbox", *args], cwd=home, env=env, check=True, capture_output=True
-    )
+    run_sandbox(home, *args, timeout=600).check_returncode()
 
 
 def wait_ready(timeout: float = 120) -> None:

@@ -26,12 +26,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.docker import (  # noqa: E402
-    STANDIN_IMAGES,
-    engine_problem,
-    free_base,
-    standin_ports,
-)
+from tests.support.cli import sandbox_argv, sandbox_env  # noqa: E402
+from tests.support.docker import STANDIN_IMAGES, engine_problem, standin_ports  # noqa: E402
+from tests.support.ports import free_base  # noqa: E402
 
 TEST = """
 def test_uses_the_sandbox(iam_sandbox):
@@ -40,7 +37,7 @@ def test_uses_the_sandbox(iam_sandbox):
 
 
 def run(home: Path, argv: list[str]) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "PYTEST_"))}
+    env = sandbox_env(drop=("SANDBOX_", "PYTEST_"))
     start = time.perf_counter()
     subprocess.run(argv, cwd=home, env=env, check=True, capture_output=True, timeout=600)
     return time.perf_counter() - start
@@ -68,13 +65,12 @@ def main() -> None:
         try:
             for i in range(args.runs):
                 bare.append(
-                    run(home, [py, "-m", "sandbox", "up"])
-                    + run(home, [py, "-m", "sandbox", "down", "--volumes"])
+                    run(home, sandbox_argv("up")) + run(home, sandbox_argv("down", "--volumes"))
                 )
                 fixture.append(run(home, [py, "-m", "pytest", "-q", "-p", "sandbox.pytest"]))
                 print(f"run {i + 1}: bare {bare[-1]:.2f}s, fixture {fixture[-1]:.2f}s", flush=True)
         finally:
-            run(home, [py, "-m", "sandbox", "down", "--volumes"])
+            run(home, sandbox_argv("down", "--volumes"))
     b, f = statistics.median(bare), statistics.median(fixture)
     print(f"bare `sandbox up` + `down --volumes`: median {b:.2f}s over {args.runs} runs")
     print(f"pytest session with iam_sandbox:     median {f:.2f}s over {args.runs} runs")

@@ -39,7 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.postgres import free_port  # noqa: E402
+from tests.support.cli import sandbox_argv  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 CLIENT_LOOP = """
 import asyncio, sys, time
@@ -135,9 +136,11 @@ def sandbox_load(
         "KRATOS_PUBLIC_URL": "--kratos-public-url", "KRATOS_ADMIN_URL": "--kratos-admin-url",
         "KETO_READ_REMOTE": "--keto-read-url", "KETO_WRITE_REMOTE": "--keto-write-url",
     }  # fmt: skip
-    argv = [sys.executable, "-m", "sandbox", "--state-dir", "/nonexistent-bench-state", "load",
-            workload, "--concurrency", str(conc), "--duration", f"{seconds}s", "--warmup", "1s",
-            "--read-ratio", "1000", "--deny-share", "0", "--output", "json", *extra]  # fmt: skip
+    argv = sandbox_argv(
+        "--state-dir", "/nonexistent-bench-state", "load", workload, "--concurrency", str(conc),
+        "--duration", f"{seconds}s", "--warmup", "1s", "--read-ratio", "1000",
+        "--deny-share", "0", "--output", "json", *extra,
+    )  # fmt: skip
     for key, url in urls.items():
         argv += [flags[key], url]
     out, _, server = timed(argv, server_pid)
@@ -251,7 +254,7 @@ def ceiling(runs: int, seconds: float) -> None:
 @contextlib.contextmanager
 def ory_services(pool: dict[str, Any]) -> Iterator[Any]:
     from sandbox.config.settings import Settings
-    from sandbox.config.topology import Topology
+    from sandbox.model.topology import Topology
     from sandbox.pki.layout import CertLayout
     from sandbox.pki.store import ensure_pki
     from tests.support import ory

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from sandbox.pki.store import ensure_pki, list_pki
 

@@ -32,7 +32,7 @@ from sandbox.checks.verify import verify
 @contextlib.contextmanager
 def local_stack() -> Iterator[Targets]:
     from sandbox.config.settings import Settings
-    from sandbox.config.topology import Topology
+    from sandbox.model.topology import Topology
     from sandbox.pki.layout import CertLayout
     from sandbox.pki.store import ensure_pki
     from tests.support import ory

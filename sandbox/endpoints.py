@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from sandbox.config.topology import DATABASES, ORY_USER, Topology
+from sandbox.model.catalog import DATABASES
+from sandbox.model.components import APP_USER as ORY_USER
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from sandbox.render.ory import public_urls
 

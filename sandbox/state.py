@@ -12,17 +12,15 @@ import string
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sandbox.errors import BadInput
-
-if TYPE_CHECKING:
-    from sandbox.render.ory import OrySecrets
 
 DEFAULT_STATE_DIR = Path(".sandbox")
 DIR_MODE = 0o700
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
+TARGET_FILE = "target"
+"""In the state directory: the target the last `up` used, so later commands default to it."""
 
 
 def unwritable(directory: Path, exc: OSError) -> BadInput:
@@ -100,14 +98,30 @@ class StateDir:
         return value
 
 
-def ory_secrets(state: StateDir) -> OrySecrets:
-    """The Ory services' secrets for this sandbox: made on first use, then reused."""
-    from sandbox.render.ory import OrySecrets
+@dataclass(frozen=True)
+class OrySecrets:
+    """Generated once per sandbox and kept in its state directory (see `StateDir.secret`)."""
 
+    db_password: str
+    hydra_system: str
+    kratos_default: str
+    kratos_cookie: str
+    kratos_cipher: str  # exactly 32 characters
+    db_superuser: str
+    """The engine's superuser password, where its engine logs it in by password (Patroni)."""
+    db_replication: str
+    """The engine's replication password, where it has one (PostgreSQL)."""
+
+
+def ory_secrets(state: StateDir) -> OrySecrets:
+    """The stack's secrets for this sandbox (Ory's and the database's): made on first use,
+    then reused."""
     return OrySecrets(
         db_password=state.secret("ory-db-password", 24),
         hydra_system=state.secret("hydra-secrets-system", 32),
         kratos_default=state.secret("kratos-secrets-default", 32),
         kratos_cookie=state.secret("kratos-secrets-cookie", 32),
         kratos_cipher=state.secret("kratos-secrets-cipher", 32)[:32],
+        db_superuser=state.secret("db-superuser-password", 24),
+        db_replication=state.secret("db-replication-password", 24),
     )

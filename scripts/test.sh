@@ -42,6 +42,10 @@ done
 
 echo "==> ruff"
 ruff check sandbox tests benchmarks
+echo "==> mypy"
+mypy
+echo "==> import layers (pyproject.toml [tool.importlinter])"
+lint-imports
 echo "==> pytest"
 # pytest's exit code is the script's; the last line counts the skipped tests (reasons above).
 junit=$(mktemp)

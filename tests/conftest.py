@@ -1,16 +1,22 @@
-"""Shared fixtures: settings, a topology, and a certificate tree in a temporary state dir."""
+"""Shared fixtures: settings, a topology, a certificate tree in a temporary state dir, and a
+TLS PostgreSQL on that tree."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from sandbox.pki.store import ensure_pki
+
+if TYPE_CHECKING:
+    from tests.support.postgres import Server
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +53,13 @@ def session_pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[Topology, Cer
     layout = CertLayout(tmp_path_factory.mktemp("pki") / "certs")
     ensure_pki(topology, layout)
     return topology, layout
+
+
+@pytest.fixture(scope="module")
+def cert_postgres(session_pki: tuple[Topology, CertLayout]) -> Iterator[Server]:
+    """A TLS PostgreSQL of the module's own, with crdb-1's node certificate, that maps client
+    certificates of the sandbox's PKI to users (`cert clientcert=verify-full`)."""
+    from tests.support.postgres import sandbox_postgres
+
+    with sandbox_postgres(session_pki[1], "cert") as server:
+        yield server

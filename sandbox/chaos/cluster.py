@@ -1,28 +1,44 @@
-"""SQL as root through the load balancer: node liveness, replication and lease placement.
+"""SQL through the load balancer for `sandbox chaos`, and the wait for the cluster to recover.
 
-The queries use what works on v20.1 as on later versions: `crdb_internal.gossip_nodes` for
-liveness and locality, `crdb_internal.ranges_no_leases` for replica lists (cheap: no RPC per
-range), and `crdb_internal.ranges` for lease holders once, before the fault.
+What "recovered" means is the engine's to say: each engine has a `RecoveryProbe`
+(`sandbox.chaos.engines`); this module connects, asks it, and polls with the one poll loop.
 """
 
 from __future__ import annotations
 
-import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sandbox.chaos.recovery import ClusterState, waiting_for, zone_of
+from sandbox.chaos.watchdog import Watchdog
+from sandbox.plan.wait import Deadline, poll_until
 
 if TYPE_CHECKING:
     import psycopg
 
-NODES_SQL = "SELECT node_id, is_live, locality FROM crdb_internal.gossip_nodes"
-RANGES_SQL = "SELECT replicas FROM crdb_internal.ranges_no_leases"
-LEASES_SQL = "SELECT lease_holder, start_pretty FROM crdb_internal.ranges"
-LIVENESS_RANGE = "/System/NodeLiveness"
+    from sandbox.chaos.report import Failover
+
+
+class RecoveryProbe(Protocol):
+    """How an engine judges its cluster, over one SQL connection as the engine's superuser."""
+
+    def waiting_for(self, conn: psycopg.Connection[Any], nodes: int) -> str | None:
+        """Why the cluster of `nodes` members has not recovered yet, or None once it has."""
+        ...
+
+    def zone_member(self, conn: psycopg.Connection[Any], zone: str) -> str:
+        """The member serving `zone` (`n2`), for the report."""
+        ...
+
+    def placement(self, conn: psycopg.Connection[Any]) -> str:
+        """Where the work sits before the fault (leases, the leader), for the report."""
+        ...
+
+    def failover(self, access: SqlAccess, fault_at: float) -> Failover | None:
+        """The leader change since `fault_at` (a `time.time()`), or None where the engine
+        has no single leader."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -33,12 +49,14 @@ class SqlAccess:
     port: int
     certs: Path
     user: str = "root"
+    database: str = "defaultdb"
+    """The database a connection opens when it names none (the engine's `admin_database`)."""
 
-    def conninfo(self, dbname: str = "defaultdb", connect_timeout: int = 5) -> dict[str, Any]:
+    def conninfo(self, dbname: str | None = None, connect_timeout: int = 5) -> dict[str, Any]:
         return {
             "host": self.host,
             "port": self.port,
-            "dbname": dbname,
+            "dbname": dbname or self.database,
             "user": self.user,
             "sslmode": "verify-full",
             "sslrootcert": str(self.certs / "ca.crt"),
@@ -48,81 +66,62 @@ class SqlAccess:
             "application_name": "sandbox-chaos",
         }
 
-    def connect(self, dbname: str = "defaultdb", timeout: int = 5) -> psycopg.Connection[Any]:
+    def connect(self, dbname: str | None = None, timeout: int = 5) -> psycopg.Connection[Any]:
         import psycopg
 
         return psycopg.connect(**self.conninfo(dbname, timeout), autocommit=True)
 
 
-def read_state(conn: psycopg.Connection[Any]) -> tuple[ClusterState, dict[int, str]]:
-    """Liveness and replicas, and each node's zone."""
-    nodes = conn.execute(NODES_SQL).fetchall()
-    ranges = conn.execute(RANGES_SQL).fetchall()
-    state = ClusterState(
-        live={int(n): bool(live) for n, live, _ in nodes},
-        ranges=[tuple(int(r) for r in row[0]) for row in ranges],
-    )
-    return state, {int(n): zone_of(str(loc)) for n, _, loc in nodes}
-
-
-def node_of_zone(access: SqlAccess, zone: str) -> int:
+def zone_member(access: SqlAccess, probe: RecoveryProbe, zone: str) -> str:
     with access.connect() as conn:
-        _, zones = read_state(conn)
-    matches = [n for n, z in zones.items() if z == zone]
-    if len(matches) != 1:
-        raise LookupError(f"expected one node in zone {zone}, the cluster has {len(matches)}")
-    return matches[0]
+        return probe.zone_member(conn, zone)
 
 
-def lease_summary(rows: list[tuple[int, str]]) -> str:
-    """`leases: n1 12, n2 15, n3 14; node liveness range on n2` (pure)."""
-    counts = Counter(int(holder) for holder, _ in rows)
-    liveness = next((int(h) for h, start in rows if start == LIVENESS_RANGE), None)
-    text = "leases: " + ", ".join(f"n{n} {c}" for n, c in sorted(counts.items()))
-    if liveness is not None:
-        text += f"; node liveness range on n{liveness}"
-    return text
-
-
-def leases(access: SqlAccess) -> str:
+def placement(access: SqlAccess, probe: RecoveryProbe) -> str:
     with access.connect(timeout=10) as conn:
-        rows = conn.execute(LEASES_SQL).fetchall()
-    return lease_summary([(int(h), str(s)) for h, s in rows if h is not None])
+        return probe.placement(conn)
 
 
 def wait_recovered(
     access: SqlAccess,
+    probe: RecoveryProbe,
     nodes: int,
     timeout: float,
     interval: float = 0.5,
     on_change: Callable[[str], None] | None = None,
 ) -> tuple[bool, str]:
-    """Poll until every node is live and no range is short of a replica; (ok, last reason)."""
+    """Poll until the probe finds nothing to wait for; (ok, the last reason). One connection
+    is kept across looks and opened again after an error."""
     import psycopg
 
-    deadline = time.monotonic() + timeout
-    reason = "not checked yet"
-    conn: psycopg.Connection[Any] | None = None
-    while True:
+    held: list[psycopg.Connection[Any]] = []
+    watchdog = Watchdog()
+
+    def check() -> dict[str, str]:
         try:
-            if conn is None or conn.closed:
-                conn = access.connect(timeout=3)
-            state, _ = read_state(conn)
-            now = waiting_for(state, nodes)
+            if not held or held[0].closed:
+                held[:] = [access.connect(timeout=3)]
+            # A look at a frozen server would never end: its socket is shut after 5 s.
+            watchdog.arm(id(held[0]), held[0].pgconn.socket, 5.0)
+            try:
+                reason = probe.waiting_for(held[0], nodes)
+            finally:
+                watchdog.disarm(id(held[0]))
         except psycopg.Error as exc:
-            now = f"SQL: {type(exc).__name__}"
-            if conn is not None:
+            reason = f"SQL: {type(exc).__name__}"
+            for conn in held:
                 conn.close()
-            conn = None
-        if now != reason and on_change is not None and now is not None:
-            on_change(now)
-        if now is None:
-            if conn is not None:
-                conn.close()
-            return True, ""
-        reason = now
-        if time.monotonic() >= deadline:
-            if conn is not None:
-                conn.close()
-            return False, reason
-        time.sleep(interval)
+            held.clear()
+        return {"cluster": reason} if reason else {}
+
+    def changed(waiting: dict[str, str]) -> None:
+        if waiting and on_change is not None:
+            on_change(waiting["cluster"])
+
+    try:
+        waiting = poll_until(check, Deadline.after(timeout), interval, changed)
+    finally:
+        watchdog.close()
+        for conn in held:
+            conn.close()
+    return not waiting, waiting.get("cluster", "")

@@ -36,8 +36,11 @@ class Injector(Protocol):
 
 class Workload(Protocol):
     name: str
-    parts: tuple[str, ...]
-    """The workload names its events carry (`sql`; `keto`, `kratos`)."""
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The workload names its events carry (`sql`; `keto`, `kratos`)."""
+        ...
 
     def setup(self) -> None: ...
 
@@ -167,7 +170,7 @@ class Drill:
                 self.say(f"fault: {self.injector.victim} down ({plan.mode}) for {plan.outage:g}s")
                 self._until(plan.baseline + plan.outage)
                 self._restore()
-                self.say("recovery: waiting for every node live and no range short of a replica")
+                self.say("recovery: waiting for the engine's recovery probe")
                 recovered, reason = self.recovery(
                     plan.recovery_timeout, lambda why: self.say(f"recovery: {why}")
                 )

@@ -16,51 +16,29 @@ only half applied, after Ctrl-C, and from `sandbox up` after a drill that was ki
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
 
 from sandbox.errors import SandboxError
+from sandbox.runtime.containers import (
+    DOCKER_TIMEOUT,
+    Runner,
+    compose_names,
+    heal_commands,
+    inspect,
+)
 
 STOP_GRACE = 10
 """Seconds `docker stop` waits before SIGKILL (a v20.1 node can hang in shutdown)."""
 TAINT_KEY = "io.iam-sandbox/zone-outage"
-DOCKER_TIMEOUT = 60
 
 
 class Mode(StrEnum):
     stop = "stop"
     kill = "kill"
     pause = "pause"
-    partition = "partition"
-
-
-Runner = Callable[..., Any]
-"""`sandbox.exec.run`'s signature: runner(argv, check=..., timeout=...) -> CompletedProcess."""
-
-
-@dataclass(frozen=True)
-class ContainerState:
-    name: str
-    status: str
-    """running, paused, exited, created, ... ("missing" when there is no such container)."""
-    networks: dict[str, str]
-    """network name -> IPv4 address on it."""
-    labels: dict[str, str]
-
-
-def container_state(inspect_output: str) -> ContainerState:
-    """Parse `docker inspect CONTAINER` (a JSON list of one)."""
-    data = json.loads(inspect_output)[0]
-    networks = data.get("NetworkSettings", {}).get("Networks") or {}
-    return ContainerState(
-        name=str(data.get("Name", "")).lstrip("/"),
-        status=str(data.get("State", {}).get("Status", "")),
-        networks={name: str(n.get("IPAddress") or "") for name, n in networks.items()},
-        labels=dict(data.get("Config", {}).get("Labels") or {}),
-    )
+    # The member shadows str.partition, but `partition` is the mode's public name (CLI, tests).
+    partition = "partition"  # type: ignore[assignment]
 
 
 def docker_fault(mode: Mode, container: str, network: str) -> list[list[str]]:
@@ -71,35 +49,6 @@ def docker_fault(mode: Mode, container: str, network: str) -> list[list[str]]:
         Mode.pause: [["docker", "pause", container]],
         Mode.partition: [["docker", "network", "disconnect", network, container]],
     }[mode]
-
-
-def heal_commands(
-    state: ContainerState, network: str, aliases: Sequence[str] = (), address: str = ""
-) -> list[list[str]]:
-    """What brings `state` back: reconnect (with its aliases / its address), start, unpause."""
-    name = state.name
-    out: list[list[str]] = []
-    if state.status == "missing":
-        return out
-    if network not in state.networks:
-        connect = ["docker", "network", "connect"]
-        for alias in aliases:
-            connect += ["--alias", alias]
-        if address:
-            connect += ["--ip", address]
-        out.append([*connect, network, name])
-    if state.status == "paused":
-        out.append(["docker", "unpause", name])
-    elif state.status in ("exited", "created", "dead"):
-        out.append(["docker", "start", name])
-    return out
-
-
-def inspect(runner: Runner, container: str) -> ContainerState:
-    done = runner(["docker", "inspect", container], check=False, timeout=DOCKER_TIMEOUT)
-    if done.returncode != 0:
-        return ContainerState(container, "missing", {}, {})
-    return container_state(done.stdout)
 
 
 class DockerFault:
@@ -146,12 +95,6 @@ class DockerFault:
 # ---- compose ---------------------------------------------------------------------------
 
 
-def compose_names(project: str, node: str) -> tuple[str, str, list[str]]:
-    """(container, network, aliases) of a Compose node: the names `render.compose` gives."""
-    container = f"{project}-{node}"
-    return container, f"{project}_default", [node, container]
-
-
 def compose_fault(runner: Runner, mode: Mode, project: str, node: str) -> DockerFault:
     container, network, aliases = compose_names(project, node)
     state = inspect(runner, container)
@@ -162,19 +105,28 @@ def compose_fault(runner: Runner, mode: Mode, project: str, node: str) -> Docker
     return DockerFault(runner, mode, container, network, aliases)
 
 
-def heal_compose(runner: Runner, project: str, nodes: Sequence[str]) -> list[str]:
-    """Undo whatever a drill left on this project's nodes; one line per container healed."""
-    healed = []
-    for node in nodes:
-        container, network, aliases = compose_names(project, node)
-        state = inspect(runner, container)
-        commands = heal_commands(state, network, aliases)
-        for argv in commands:
-            runner(argv, timeout=DOCKER_TIMEOUT)
-        if commands:
-            verbs = ", ".join(" ".join(a[1:3]) if a[1] == "network" else a[1] for a in commands)
-            healed.append(f"healed {container} ({state.status}): {verbs}")
-    return healed
+class ZoneFault:
+    """Every container of a zone together (a PostgreSQL node and its etcd member): the
+    outage of a zone, not of one process. Restored in reverse order."""
+
+    def __init__(self, faults: Sequence[DockerFault]) -> None:
+        self.faults = list(faults)
+        self.victim = "+".join(f.victim for f in self.faults)
+
+    def inject(self) -> None:
+        for fault in self.faults:
+            fault.inject()
+
+    def restore(self) -> list[list[str]]:
+        return [argv for fault in reversed(self.faults) for argv in fault.restore()]
+
+
+def compose_zone_fault(
+    runner: Runner, mode: Mode, project: str, members: Sequence[str]
+) -> DockerFault | ZoneFault:
+    """The fault of a zone's containers on Compose: one container alone, or all of them."""
+    faults = [compose_fault(runner, mode, project, member) for member in members]
+    return faults[0] if len(faults) == 1 else ZoneFault(faults)
 
 
 # ---- kind ------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from sandbox.chaos.faults import Runner
 from sandbox.chaos.report import LoadBalancerTimes
-from sandbox.render.haproxy import BACKEND
+from sandbox.model.engines.base import LB_BACKEND as BACKEND
+from sandbox.runtime.containers import Runner
 
 HOW = (
     "HAProxy's own 'Server sql/<node> is DOWN/UP' log lines, timed by `docker logs "

@@ -12,7 +12,18 @@ from typing import Any
 from sandbox.chaos.checker import Audit
 from sandbox.chaos.history import Event
 from sandbox.chaos.timeline import Gap, Second, nemesis_times, timeline, unavailability
-from sandbox.cli.output import table
+from sandbox.text import table
+
+
+@dataclass(frozen=True)
+class Failover:
+    """A leader change the fault caused, on engines that have one leader (PostgreSQL)."""
+
+    leader: str | None
+    """The node that took over; None: the leader stayed."""
+    seconds: float | None
+    """From the fault until the new leader's promotion."""
+    how: str
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ class DrillReport:
     audits: list[Audit]
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
+    failover: Failover | None = None
 
     @property
     def lost(self) -> int:
@@ -155,6 +167,10 @@ def render_table(report: DrillReport) -> str:
             (f"unavailability window ({gap.workload})", f"{gap.seconds:.2f}s at {gap.start:.1f}s")
         )
     lb = r.load_balancer
+    if r.failover is not None:
+        new = r.failover.leader or "none (the leader stayed)"
+        summary.append(("failover: new leader", new))
+        summary.append(("failover: promoted after the fault", _s(r.failover.seconds)))
     summary.append(("load balancer ejected the node after", _s(lb.eject)))
     summary.append(("load balancer routed to it again after restore", _s(lb.readd)))
     summary.append(("time to recover after restore", _s(r.recovery_seconds)))

@@ -18,9 +18,7 @@ keys already acknowledged: a miss is a stale read.
 
 from __future__ import annotations
 
-import os
 import random
-import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.chaos.checker import Audit, audit
 from sandbox.chaos.cluster import SqlAccess
 from sandbox.chaos.history import Event, History, Pending, Type
+from sandbox.chaos.watchdog import Watchdog
 
 if TYPE_CHECKING:
     import psycopg
@@ -37,7 +36,9 @@ if TYPE_CHECKING:
 WORKLOAD = "sql"
 DATABASE = "sandbox_chaos"
 TABLE = "writes"
-CREATE_DATABASE = f"CREATE DATABASE IF NOT EXISTS {DATABASE}"
+DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = %s"
+"""Both engines have `pg_database`; PostgreSQL has no `CREATE DATABASE IF NOT EXISTS`."""
+CREATE_DATABASE = f"CREATE DATABASE {DATABASE}"
 CREATE_TABLE = (
     # Forms CockroachDB v20.1 and later accept (and PostgreSQL too).
     f"CREATE TABLE IF NOT EXISTS {TABLE} (id TEXT PRIMARY KEY, run TEXT NOT NULL, "
@@ -59,50 +60,6 @@ class SqlWorkloadConfig:
     read_interval: float = 0.1
     deadline: float = 3.0
     """Client-side limit on one statement, enforced by closing the socket."""
-
-
-class Watchdog:
-    """Closes the socket of any operation that outlives its deadline."""
-
-    def __init__(self) -> None:
-        self._armed: dict[int, tuple[float, int]] = {}
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self.fired = 0
-        self._thread = threading.Thread(target=self._loop, name="chaos-watchdog", daemon=True)
-        self._thread.start()
-
-    def arm(self, owner: int, fd: int, seconds: float) -> None:
-        with self._lock:
-            self._armed[owner] = (time.monotonic() + seconds, fd)
-
-    def disarm(self, owner: int) -> None:
-        with self._lock:
-            self._armed.pop(owner, None)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(0.05):
-            now = time.monotonic()
-            with self._lock:
-                due = [(o, fd) for o, (t, fd) in self._armed.items() if t <= now]
-                for owner, _ in due:
-                    self._armed.pop(owner, None)
-            for _, fd in due:
-                self.fired += 1
-                try:
-                    sock = socket.socket(fileno=os.dup(fd))
-                except OSError:
-                    continue
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                finally:
-                    sock.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
 
 
 def classify(exc: BaseException, stage: str, deadline_fired: bool) -> tuple[Type, str]:
@@ -144,7 +101,8 @@ class SqlWorkload:
 
     def setup(self) -> None:
         with self.access.connect(timeout=10) as conn:
-            conn.execute(CREATE_DATABASE)
+            if conn.execute(DATABASE_EXISTS, (DATABASE,)).fetchone() is None:
+                conn.execute(CREATE_DATABASE)
         self.create_table()
 
     def create_table(self) -> None:
@@ -152,8 +110,10 @@ class SqlWorkload:
             for statement in CREATE_TABLE:
                 conn.execute(statement)
 
-    def found(self, attempts: int = 3) -> Mapping[str, int]:
-        """key -> rows with that id, for this run (read once the cluster has recovered)."""
+    def found(self, attempts: int = 30) -> Mapping[str, int]:
+        """key -> rows with that id, for this run (read once the cluster has recovered; a
+        leader that was cut off may still be stepping down, so a lost connection is retried
+        for about a minute)."""
         import psycopg
 
         for attempt in range(attempts):

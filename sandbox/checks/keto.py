@@ -87,7 +87,9 @@ def _nodes(tree: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def _subject(node: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
     """(subject_id, subject_set) of a node; newer Keto nests them under `tuple`."""
-    inner = node.get("tuple") if isinstance(node.get("tuple"), dict) else node
+    inner = node.get("tuple")
+    if not isinstance(inner, dict):
+        inner = node
     return inner.get("subject_id"), inner.get("subject_set")
 
 
@@ -109,7 +111,12 @@ def expand_paths(tree: dict[str, Any], document: str) -> tuple[bool, bool]:
 
 
 def expand(run: Run) -> str:
-    params = {"namespace": NAMESPACE, "object": run.document, "relation": "viewer", "max-depth": 3}
+    params: dict[str, str | int] = {
+        "namespace": NAMESPACE,
+        "object": run.document,
+        "relation": "viewer",
+        "max-depth": 3,
+    }
     resp = run.http.get(run.url("KETO_READ_REMOTE", "/relation-tuples/expand"), params=params)
     direct, through_owner = expand_paths(json_object(expect(resp, 200)), run.document)
     missing = [

@@ -20,7 +20,10 @@ def traits(run: Run) -> dict[str, Any]:
 
 def _flow(run: Run, kind: str) -> str:
     resp = run.http.get(run.url("KRATOS_PUBLIC_URL", f"/self-service/{kind}/api"))
-    return field(json_object(expect(resp, 200)), "id", f"{kind} flow")
+    flow_id = field(json_object(expect(resp, 200)), "id", f"{kind} flow")
+    if not isinstance(flow_id, str):
+        raise CheckFailed(f"{kind} flow: the response's 'id' is not a string")
+    return flow_id
 
 
 def _identity(data: dict[str, Any], what: str) -> dict[str, Any]:

@@ -86,9 +86,7 @@ def _seconds(ms: float) -> str:
     return f"{ms / 1000:.3f}"
 
 
-def junit_xml(
-    report: Report, timestamp: str, hostname: str = "", error: str | None = None
-) -> str:
+def junit_xml(report: Report, timestamp: str, hostname: str = "", error: str | None = None) -> str:
     """The report as JUnit XML: one testcase per check, its reason on failure or skip, its SQL
     as system-out. Follows the Jenkins junit-10 schema that CI systems read.
 

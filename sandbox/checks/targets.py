@@ -12,15 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-URL_KEYS = (
-    "HYDRA_PUBLIC_URL",
-    "HYDRA_ADMIN_URL",
-    "KRATOS_PUBLIC_URL",
-    "KRATOS_ADMIN_URL",
-    "KETO_READ_REMOTE",
-    "KETO_WRITE_REMOTE",
-)
-DATABASES = ("hydra", "kratos", "keto")
+from sandbox.model.catalog import DATABASES, URL_VARS
+
+__all__ = ["DATABASES", "URL_KEYS"]
+
+URL_KEYS = URL_VARS
+"""Every API URL variable, from the component catalog."""
 DATABASE_KEY = "DATABASE_URL"
 ORY_ONLY_PARAMS = frozenset(
     {"max_conns", "max_idle_conns", "max_conn_lifetime", "max_conn_idle_time"}

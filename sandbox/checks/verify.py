@@ -198,7 +198,9 @@ def verify(
     missing = [k for k in URL_KEYS if k not in targets.urls]
     if missing:
         raise SandboxError(f"no URL for {', '.join(missing)}")
-    databases = Databases(targets.database_urls, timeout) if query is None else None
+    databases: Databases | None = None
+    if query is None:
+        query = databases = Databases(targets.database_urls, timeout)
     with httpx.Client(timeout=timeout, transport=transport, follow_redirects=False) as http:
         if check_reachable:
             preflight(targets, http, timeout)
@@ -206,7 +208,7 @@ def verify(
             run_id=run_id or new_run_id(),
             targets=targets,
             http=http,
-            query=query or databases,  # type: ignore[arg-type]
+            query=query,
             timeout=timeout,
         )
         try:

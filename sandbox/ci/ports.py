@@ -19,18 +19,17 @@ and away from the defaults (26257-26260)."""
 
 
 def port_block(base: int, nodes: int = 3) -> dict[str, int | list[int]]:
-    """The `ports:` settings of a sandbox whose block starts at `base`."""
-    return {
-        "sql": base + 257,
-        "node_sql": [base + 258 + i for i in range(nodes)],
-        "node_http": [base + 80 + i for i in range(nodes)],
-        "hydra_public": base + 444,
-        "hydra_admin": base + 445,
-        "kratos_public": base + 433,
-        "kratos_admin": base + 434,
-        "keto_read": base + 466,
-        "keto_write": base + 467,
-    }
+    """The `ports:` settings of a sandbox whose block starts at `base`: every host-port setting
+    of `Ports`, each at its default's last three digits above `base`."""
+    from sandbox.config.settings import Ports
+
+    block: dict[str, int | list[int]] = {}
+    for name, default in Ports().model_dump().items():
+        if isinstance(default, list):
+            block[name] = [base + default[0] % 1000 + i for i in range(nodes)]
+        else:
+            block[name] = base + default % 1000
+    return block
 
 
 def flat(block: dict[str, int | list[int]]) -> list[int]:

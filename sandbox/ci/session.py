@@ -25,7 +25,7 @@ from typing import Any
 
 from sandbox.ci import ports
 from sandbox.ci.handle import IamSandbox
-from sandbox.cli.stack import TARGET_FILE
+from sandbox.state import TARGET_FILE
 
 RECORD = "pytest-session.json"
 LOCK = ".pytest-session.lock"

@@ -8,6 +8,7 @@ recovered; 1 otherwise; 130 when interrupted (the zone is restored first).
 
 from __future__ import annotations
 
+import dataclasses
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sandbox.cli.context import AppContext, Output
+from sandbox.targets import with_chaos
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,7 +39,8 @@ class ChaosMode(StrEnum):
     stop = "stop"
     kill = "kill"
     pause = "pause"
-    partition = "partition"
+    # The member shadows str.partition, but `partition` is the mode's public name (CLI, tests).
+    partition = "partition"  # type: ignore[assignment]
 
 
 def parse_duration(text: str, option: str) -> float:
@@ -96,7 +99,9 @@ def zone(
     ] = None,
     target: Annotated[
         str | None,
-        typer.Option("--target", "-t", help="compose, kind or aws (default: the running one)."),
+        typer.Option(
+            "--target", "-t", help=f"{', '.join(with_chaos())} (default: the running one)."
+        ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm (needed for aws).")] = False,
 ) -> None:
@@ -104,8 +109,9 @@ def zone(
     from sandbox.chaos.faults import Mode
     from sandbox.chaos.targets import check_request
     from sandbox.cli.output import emit_json, info
-    from sandbox.cli.stack import Target, _target
+    from sandbox.cli.stack import _target
     from sandbox.errors import BadInput
+    from sandbox.targets import NAMES
 
     app_ctx: AppContext = ctx.obj
     outage_s = parse_duration(outage, "--outage")
@@ -124,9 +130,9 @@ def zone(
     zones = [n.zone for n in topology.nodes]
     if zone_name not in zones:
         raise BadInput(f"ZONE: unknown zone {zone_name!r} (choose from {', '.join(zones)})")
-    if target is not None and target not in {t.value for t in Target}:
+    if target is not None and target not in NAMES:
         raise BadInput(f"--target: unknown target {target!r}")
-    chosen_target = _target(app_ctx, Target(target) if target else None)
+    chosen_target = _target(app_ctx, target)
     fault_mode = Mode(mode.value)
     check_request(chosen_target, fault_mode, yes, topology)
 
@@ -163,19 +169,27 @@ def _run(
 
     from sandbox.chaos import cluster
     from sandbox.chaos.drill import Drill, DrillPlan
+    from sandbox.chaos.engines import probe_for
+    from sandbox.chaos.report import Failover
     from sandbox.chaos.targets import injector_for
     from sandbox.cli.stack import _driver
-    from sandbox.config.topology import LOOPBACK
     from sandbox.errors import SandboxError
     from sandbox.exec import run
+    from sandbox.model.topology import LOOPBACK
 
     topology = app_ctx.topology()
+    superuser = topology.engine.superuser
     access = cluster.SqlAccess(
-        LOOPBACK, topology.settings.ports.sql, app_ctx.cert_layout().client_dir("root")
+        LOOPBACK,
+        topology.settings.ports.sql,
+        app_ctx.cert_layout().client_dir(superuser),
+        superuser,
+        topology.engine.admin_database,
     )
-    if not (access.certs / "client.root.crt").is_file():
+    if not (access.certs / f"client.{superuser}.crt").is_file():
         raise SandboxError(f"no sandbox in {app_ctx.state().root}: run `sandbox up` first")
-    ok, why = cluster.wait_recovered(access, len(topology.nodes), timeout=15)
+    probe = probe_for(topology)
+    ok, why = cluster.wait_recovered(access, probe, len(topology.nodes), timeout=15)
     if not ok:
         raise SandboxError(f"the cluster is not healthy before the drill ({why}): nothing was done")
     run_id = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
@@ -184,10 +198,10 @@ def _run(
     injector, lb_times = injector_for(target, driver, mode, zone_name, run)
     notes = []
     try:
-        notes.append(f"before the fault: {cluster.leases(access)}")
-        notes.append(f"zone {zone_name} is node n{cluster.node_of_zone(access, zone_name)}")
+        notes.append(f"before the fault: {cluster.placement(access, probe)}")
+        notes.append(f"zone {zone_name} is {cluster.zone_member(access, probe, zone_name)}")
     except Exception as exc:  # informative only: never stops a drill
-        notes.append(f"lease placement not read ({type(exc).__name__})")
+        notes.append(f"placement not read ({type(exc).__name__})")
     say(f"drill {run_id}: zone {zone_name} ({injector.victim}), {mode.value}, {target}")
     plan = DrillPlan(
         run_id=run_id,
@@ -200,11 +214,18 @@ def _run(
     )
 
     def recovery(timeout: float, on_change: Callable[[str], None]) -> tuple[bool, str]:
-        return cluster.wait_recovered(access, len(topology.nodes), timeout, on_change=on_change)
+        nodes = len(topology.nodes)
+        return cluster.wait_recovered(access, probe, nodes, timeout, on_change=on_change)
 
     drill = Drill(plan, injector, load, recovery, lb_times, say)
     drill.notes.extend(notes)
-    return drill.run()
+    report = drill.run()
+    fault_at = drill.wall.get("fault")
+    try:
+        failover = None if fault_at is None else probe.failover(access, fault_at)
+    except Exception as exc:  # informative only, like the placement notes
+        failover = Failover(None, None, f"not measured ({type(exc).__name__})")
+    return dataclasses.replace(report, failover=failover)
 
 
 def _workloads(

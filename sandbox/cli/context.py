@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sandbox.config.settings import Settings
-    from sandbox.config.topology import Topology
+    from sandbox.model.topology import Topology
     from sandbox.pki.layout import CertLayout
     from sandbox.state import StateDir
 
@@ -32,13 +32,13 @@ class AppContext:
 
     def settings(self) -> Settings:
         if self._settings is None:
-            from sandbox.config.load import load_settings
+            from sandbox.model.load import load_settings
 
             self._settings, self.config_file = load_settings(self.config)
         return self._settings
 
     def topology(self) -> Topology:
-        from sandbox.config.topology import Topology
+        from sandbox.model.topology import Topology
 
         return Topology(self.settings())
 

@@ -1,50 +1,54 @@
 """The flags that point a command at the services, shared by `verify` and `load`.
 
-Each flag overrides the seeds' variable of the same meaning (named in its help), which in turn
-overrides what the state folder says (see `sandbox.cli.verify.resolve_targets`).
+One `--<component>-<port>-url` flag per port of the component catalog, so a new component
+brings its flags with it. Each overrides the seeds' variable of the same meaning (named in its
+help), which in turn overrides what the state folder says (see
+`sandbox.cli.verify.resolve_targets`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
-HydraPublicUrl = Annotated[
-    str | None, typer.Option("--hydra-public-url", help="Hydra public API (HYDRA_PUBLIC_URL).")
-]
-HydraAdminUrl = Annotated[
-    str | None, typer.Option("--hydra-admin-url", help="Hydra admin API (HYDRA_ADMIN_URL).")
-]
-KratosPublicUrl = Annotated[
-    str | None,
-    typer.Option("--kratos-public-url", help="Kratos public API (KRATOS_PUBLIC_URL)."),
-]
-KratosAdminUrl = Annotated[
-    str | None, typer.Option("--kratos-admin-url", help="Kratos admin API (KRATOS_ADMIN_URL).")
-]
-KetoReadUrl = Annotated[
-    str | None, typer.Option("--keto-read-url", help="Keto read API (KETO_READ_REMOTE).")
-]
-KetoWriteUrl = Annotated[
-    str | None, typer.Option("--keto-write-url", help="Keto write API (KETO_WRITE_REMOTE).")
-]
+from sandbox.model.catalog import CATALOG
+
+ENDPOINTS = "endpoints"
+"""The parameter of a decorated command that receives the flags: {URL variable: value}."""
 
 
-def service_flags(
-    hydra_public: str | None,
-    hydra_admin: str | None,
-    kratos_public: str | None,
-    kratos_admin: str | None,
-    keto_read: str | None,
-    keto_write: str | None,
-) -> dict[str, str | None]:
-    """The flags keyed by the seeds' variable names, as `resolve_targets` takes them."""
-    return {
-        "HYDRA_PUBLIC_URL": hydra_public,
-        "HYDRA_ADMIN_URL": hydra_admin,
-        "KRATOS_PUBLIC_URL": kratos_public,
-        "KRATOS_ADMIN_URL": kratos_admin,
-        "KETO_READ_REMOTE": keto_read,
-        "KETO_WRITE_REMOTE": keto_write,
-    }
+def _flags() -> list[tuple[str, str, Any]]:
+    """(parameter name, URL variable, annotation) for every catalog port, in catalog order."""
+    out = []
+    for component in CATALOG:
+        for port in component.ports:
+            flag = f"--{component.name}-{port.name}-url"
+            text = f"{component.name.capitalize()} {port.name} API ({port.url_var})."
+            annotation = Annotated[str | None, typer.Option(flag, help=text)]
+            out.append((f"{component.name}_{port.name}_url", port.url_var, annotation))
+    return out
+
+
+def with_endpoint_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` the endpoint flags; it receives them as `endpoints`."""
+    flags = _flags()
+    signature = inspect.signature(command, eval_str=True)  # typer reads real annotations
+    kept = [p for p in signature.parameters.values() if p.name != ENDPOINTS]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=a)
+        for name, _, a in flags
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        endpoints = {var: kwargs.pop(name, None) for name, var, _ in flags}
+        command(*args, **kwargs, **{ENDPOINTS: endpoints})
+
+    annotations = {k: v for k, v in command.__annotations__.items() if k != ENDPOINTS}
+    wrapper.__annotations__ = {**annotations, **{name: a for name, _, a in flags}}
+    wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+    return wrapper

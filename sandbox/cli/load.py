@@ -18,24 +18,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sandbox.cli.context import AppContext, Output
-from sandbox.cli.endpoint_flags import (
-    HydraAdminUrl,
-    HydraPublicUrl,
-    KetoReadUrl,
-    KetoWriteUrl,
-    KratosAdminUrl,
-    KratosPublicUrl,
-    service_flags,
-)
+from sandbox.cli.endpoint_flags import with_endpoint_flags
+from sandbox.model.catalog import CATALOG
 
 if TYPE_CHECKING:
     from sandbox.load.engine import Plan
+    from sandbox.load.report import Aggregator, Second
 
-URL_KEYS_BY_SERVICE = {
-    "hydra": ("HYDRA_PUBLIC_URL", "HYDRA_ADMIN_URL"),
-    "kratos": ("KRATOS_PUBLIC_URL", "KRATOS_ADMIN_URL"),
-    "keto": ("KETO_READ_REMOTE", "KETO_WRITE_REMOTE"),
-}
+URL_KEYS_BY_SERVICE = {c.name: tuple(p.url_var for p in c.ports) for c in CATALOG}
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -92,10 +82,10 @@ def _preflight(plan: Plan, timeout: float) -> None:
                     ) from None
 
 
-def _progress(row: object, agg: object) -> None:
+def _progress(row: Second, agg: Aggregator) -> None:
     from sandbox.load.text import progress_line
 
-    line = progress_line(row)  # type: ignore[arg-type]
+    line = progress_line(row)
     if sys.stderr.isatty():
         sys.stderr.write("\r\x1b[2K" + line)
     else:
@@ -103,8 +93,10 @@ def _progress(row: object, agg: object) -> None:
     sys.stderr.flush()
 
 
+@with_endpoint_flags
 def load(
     ctx: typer.Context,
+    endpoints: dict[str, str | None],
     workload: Annotated[
         Workload, typer.Argument(help="hydra, kratos, keto, or all three at once.")
     ] = Workload.all,
@@ -175,12 +167,6 @@ def load(
     client: Annotated[
         HttpClient, typer.Option("--client", help="HTTP client: the lean default or aiohttp.")
     ] = HttpClient.wire,
-    hydra_public_url: HydraPublicUrl = None,
-    hydra_admin_url: HydraAdminUrl = None,
-    kratos_public_url: KratosPublicUrl = None,
-    kratos_admin_url: KratosAdminUrl = None,
-    keto_read_url: KetoReadUrl = None,
-    keto_write_url: KetoWriteUrl = None,
 ) -> None:
     """Concurrent writes and checked reads against Hydra, Kratos and Keto; exit 0 only when
     no answer was wrong and the error rate stayed within --max-error-rate."""
@@ -203,15 +189,7 @@ def load(
         from sandbox.plotting import require_matplotlib
 
         require_matplotlib()
-    flags = service_flags(
-        hydra_public_url,
-        hydra_admin_url,
-        kratos_public_url,
-        kratos_admin_url,
-        keto_read_url,
-        keto_write_url,
-    )
-    targets = resolve_targets(app_ctx, os.environ, flags)
+    targets = resolve_targets(app_ctx, os.environ, endpoints)
     plan = Plan(
         run_id=new_run_id(),
         services=services,
@@ -249,10 +227,10 @@ def load(
         f"{plan.warmup_s:g}s warm-up + {plan.duration_s:g}s"
     )
 
-    def on_second(row: object, agg: object) -> None:
+    def on_second(row: Second, agg: Aggregator) -> None:
         _progress(row, agg)
         if exporter is not None:
-            exporter.on_second(row, agg)  # type: ignore[arg-type]
+            exporter.on_second(row, agg)
 
     try:
         report = run(plan, on_second)

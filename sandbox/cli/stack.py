@@ -14,17 +14,12 @@ import typer
 
 from sandbox.cli.context import AppContext, Output
 from sandbox.cli.output import OutputOption, emit_json, table
+from sandbox.state import TARGET_FILE
+from sandbox.targets import DEFAULT, NAMES, TargetChoice
 
 if TYPE_CHECKING:
-    from sandbox.drivers.base import Driver, ServiceStatus
-    from sandbox.pipeline.status import Status
-
-
-class Target(StrEnum):
-    compose = "compose"
-    kind = "kind"
-    aws = "aws"
-    k8s = "k8s"
+    from sandbox.plan.status import Status
+    from sandbox.runtime.base import Driver, ServiceStatus
 
 
 class EnvFormat(StrEnum):
@@ -34,14 +29,13 @@ class EnvFormat(StrEnum):
     json = "json"
 
 
-TARGET_FILE = "target"
 TargetOption = Annotated[
-    Target | None,
+    TargetChoice | None,
     typer.Option(
         "--target",
         "-t",
-        help="compose, kind, aws or k8s (an existing cluster); default: the target of the "
-        "running sandbox, else compose.",
+        help=f"{', '.join(NAMES)} (k8s: an existing cluster); default: the target of the "
+        f"running sandbox, else {DEFAULT}.",
     ),
 ]
 ContextOption = Annotated[
@@ -62,21 +56,21 @@ WaitOption = Annotated[
 ]
 
 
-def _target(app_ctx: AppContext, target: Target | None) -> str:
+def _target(app_ctx: AppContext, target: str | None) -> str:
     if target is not None:
-        return target.value
+        return target
     remembered = app_ctx.state().root / TARGET_FILE
     if remembered.is_file():
-        return remembered.read_text().strip() or Target.compose.value
-    return Target.compose.value
+        return remembered.read_text().strip() or DEFAULT
+    return DEFAULT
 
 
 def _driver(
     app_ctx: AppContext, target: str, quiet: bool = False, status: Status | None = None
 ) -> Driver:
-    from sandbox.drivers import get_driver
-    from sandbox.drivers.base import DriverContext
-    from sandbox.pipeline.status import Status
+    from sandbox.plan.status import Status
+    from sandbox.runtime import get_driver
+    from sandbox.runtime.base import DriverContext
 
     topology = app_ctx.topology()
     status = status or Status(quiet=quiet)
@@ -96,16 +90,18 @@ def _interrupted(driver: Driver, status: Status) -> str:
 
 
 def _print_endpoints(app_ctx: AppContext) -> None:
-    """After `up`: the variables `sandbox env` prints (no password) and each DB Console."""
+    """After `up`: the variables `sandbox env` prints (no password) and each node's web
+    endpoint (the engine's console or API)."""
     from sandbox.endpoints import host_endpoints
 
-    values = host_endpoints(app_ctx.topology(), app_ctx.cert_layout(), None).as_env()
+    topology = app_ctx.topology()
+    values = host_endpoints(topology, app_ctx.cert_layout(), None).as_env()
     typer.echo("endpoints (`sandbox env` prints them as variables):")
     for name, value in values.items():
         typer.echo(f"  {name}={value}")
-    for node in app_ctx.topology().nodes:
+    for node in topology.nodes:
         url = f"https://localhost:{node.http_host_port}"
-        typer.echo(f"  DB Console {node.name} ({node.zone}): {url}")
+        typer.echo(f"  {topology.engine.console} {node.name} ({node.zone}): {url}")
 
 
 class ExportTo(StrEnum):
@@ -169,15 +165,15 @@ def up(
 ) -> None:
     """Create certificates, start the stack and wait until every service is healthy."""
     from sandbox import STARTED
-    from sandbox.drivers.base import UpOptions
     from sandbox.errors import Interrupted
-    from sandbox.pipeline.status import Status
+    from sandbox.plan.status import Status
+    from sandbox.runtime.base import UpOptions
     from sandbox.state import write_atomic
 
     app_ctx: AppContext = ctx.obj
     github_env = _github_env() if export is ExportTo.github else None  # checked before starting
     chosen = _target(app_ctx, target)
-    if public and chosen != Target.aws.value:
+    if public and chosen != "aws":
         from sandbox.errors import BadInput
 
         raise BadInput(f"--public: only --target aws exposes APIs publicly, not {chosen}")
@@ -225,7 +221,7 @@ def down(
     wait: WaitOption = True,
 ) -> None:
     """Remove everything the sandbox started. Safe to run twice."""
-    from sandbox.drivers.base import DownOptions
+    from sandbox.runtime.base import DownOptions
 
     app_ctx: AppContext = ctx.obj
     _driver(app_ctx, _target(app_ctx, target)).down(
@@ -339,7 +335,10 @@ def sql(
     user: Annotated[
         SqlUser,
         typer.Option(
-            "--user", "-u", help="root (admin) or ory (the services' user); its client certificate."
+            "--user",
+            "-u",
+            help="root (the engine's superuser: root on CockroachDB, postgres on PostgreSQL) or "
+            "ory (the services' user); its client certificate.",
         ),
     ] = SqlUser.root,
     execute: Annotated[
@@ -347,7 +346,7 @@ def sql(
     ] = None,
     target: TargetOption = None,
 ) -> None:
-    """Open `cockroach sql` inside a node with the right client certificate."""
+    """Open the engine's SQL shell inside a node with the right client certificate."""
     app_ctx: AppContext = ctx.obj
     code = _driver(app_ctx, _target(app_ctx, target)).sql(user.value, execute)
     raise typer.Exit(code)
@@ -357,12 +356,13 @@ def render(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="Folder to write into.", file_okay=False)],
     target: Annotated[
-        Target, typer.Option("--target", "-t", help="compose, kind or aws: whose files to write.")
-    ] = Target.compose,
+        TargetChoice,
+        typer.Option("--target", "-t", help=f"{', '.join(NAMES)}: whose files to write."),
+    ] = DEFAULT,
 ) -> None:
     """Write every file of a target (without starting anything) into a folder."""
     app_ctx: AppContext = ctx.obj
-    written = _driver(app_ctx, target.value).render(out)
+    written = _driver(app_ctx, target).render(out)
     for path in written:
         typer.echo(str(path))
 

@@ -13,18 +13,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sandbox.cli.context import AppContext, Output
-from sandbox.cli.endpoint_flags import (
-    HydraAdminUrl,
-    HydraPublicUrl,
-    KetoReadUrl,
-    KetoWriteUrl,
-    KratosAdminUrl,
-    KratosPublicUrl,
-    service_flags,
-)
+from sandbox.cli.endpoint_flags import with_endpoint_flags
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from rich.console import JustifyMethod
 
     from sandbox.checks.report import Report
     from sandbox.checks.targets import Targets
@@ -77,14 +71,15 @@ def _print_table(report: Report, targets: Targets) -> None:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     style = {"pass": "green", "fail": "bold red", "skip": "yellow"}
     table = Table(title=f"sandbox verify (run {report.run_id})", title_justify="left")
-    for header, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("service", "left"),
         ("check", "left"),
         ("result", "left"),
         ("ms", "right"),
         ("detail", "left"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    )
+    for header, justify in columns:
+        table.add_column(header, justify=justify)
     for c in report.checks:
         table.add_row(
             c.service,
@@ -135,14 +130,10 @@ def _write_ci_reports(report: Report, junit: Path | None, env: Mapping[str, str]
         github.append(summary, markdown_summary(report))
 
 
+@with_endpoint_flags
 def verify(
     ctx: typer.Context,
-    hydra_public_url: HydraPublicUrl = None,
-    hydra_admin_url: HydraAdminUrl = None,
-    kratos_public_url: KratosPublicUrl = None,
-    kratos_admin_url: KratosAdminUrl = None,
-    keto_read_url: KetoReadUrl = None,
-    keto_write_url: KetoWriteUrl = None,
+    endpoints: dict[str, str | None],
     database_url: Annotated[
         str | None,
         typer.Option(
@@ -172,14 +163,7 @@ def verify(
 
     app_ctx: AppContext = ctx.obj
     flags = {
-        **service_flags(
-            hydra_public_url,
-            hydra_admin_url,
-            kratos_public_url,
-            kratos_admin_url,
-            keto_read_url,
-            keto_write_url,
-        ),
+        **endpoints,
         "DATABASE_URL": database_url,
     }
     targets = resolve_targets(app_ctx, os.environ, flags)

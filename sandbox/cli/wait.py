@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sandbox.cli.context import AppContext, Output
-from sandbox.cli.stack import OutputOption, TargetOption
+from sandbox.cli.output import OutputOption
+from sandbox.cli.stack import TargetOption
 
 if TYPE_CHECKING:
-    from sandbox.drivers.base import ServiceStatus
+    from sandbox.runtime.base import ServiceStatus
 
 
 def unhealthy(rows: list[ServiceStatus]) -> dict[str, str]:
@@ -38,21 +39,21 @@ def wait(
     """Wait until every service is healthy: exit 0, or 1 naming the unhealthy ones."""
     from sandbox.cli.output import emit_json, info
     from sandbox.cli.stack import _driver, _target
+    from sandbox.plan.wait import Deadline, poll_until
 
     app_ctx: AppContext = ctx.obj
     chosen = _target(app_ctx, target)
     driver = _driver(app_ctx, chosen, quiet=True)
     interval = app_ctx.settings().timeouts.poll_interval
     start = time.monotonic()
-    while True:
-        asked = time.monotonic()
-        rows = driver.status()
-        bad = unhealthy(rows)
-        waited = time.monotonic() - start
-        # Another look would end after the deadline: stop now, so --timeout holds.
-        if not bad or waited + (time.monotonic() - asked) > timeout:
-            break
-        time.sleep(min(interval, max(timeout - waited - (time.monotonic() - asked), 0.0)))
+    rows: list[ServiceStatus] = []
+
+    def check() -> dict[str, str]:
+        rows[:] = driver.status()
+        return unhealthy(rows)
+
+    bad = poll_until(check, Deadline.after(timeout, start), interval)
+    waited = time.monotonic() - start
     if output is Output.json:
         emit_json(
             {

@@ -9,25 +9,25 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-API_VERSION = "sandbox/v1"
+from sandbox.config.base import VERSION_PATTERN, Model
+from sandbox.config.profiles import MEMORY_PROFILES
+from sandbox.config.tools import Tools
+
+API_VERSION: Literal["sandbox/v1"] = "sandbox/v1"
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 MiB = Annotated[int, Field(ge=16)]
 Seconds = Annotated[float, Field(gt=0)]
 
-_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([.-][0-9A-Za-z.-]+)?$")
+_PG_VERSION = re.compile(r"^\d+\.\d+$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _LICENSE = re.compile(r"^[A-Za-z0-9+/=._-]{8,}$")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Versions(_Model):
+class Versions(Model):
     """Pinned upstream versions. Ory v26.2.0 is tested upstream against CockroachDB v25.4."""
 
     cockroach: str = "v25.4.11"
@@ -35,16 +35,30 @@ class Versions(_Model):
     kratos: str = "v26.2.0"
     keto: str = "v26.2.0"
     haproxy: str = "3.0.5"
+    postgres: str = "17.6"
+    """`database.engine: postgres`: the official image's tag (PostgreSQL numbers its releases
+    major.minor)."""
+    patroni: str = "4.1.5"
+    """Installed from PyPI into the PostgreSQL image that `up` builds (the official image has
+    no Patroni)."""
+    etcd: str = "v3.5.21"
 
-    @field_validator("*")
+    @field_validator("postgres")
+    @classmethod
+    def _postgres_release(cls, value: str) -> str:
+        if not _PG_VERSION.match(value):
+            raise ValueError(f"expected a PostgreSQL release such as 17.6, got {value!r}")
+        return value
+
+    @field_validator("cockroach", "hydra", "kratos", "keto", "haproxy", "patroni", "etcd")
     @classmethod
     def _pinned(cls, value: str) -> str:
-        if not _VERSION.match(value):
+        if not VERSION_PATTERN.match(value):
             raise ValueError(f"expected a pinned release such as v25.4.11, got {value!r}")
         return value
 
 
-class Images(_Model):
+class Images(Model):
     """Image overrides; empty means the official image at the pinned version."""
 
     cockroach: str | None = None
@@ -52,6 +66,9 @@ class Images(_Model):
     hydra: str | None = None
     kratos: str | None = None
     keto: str | None = None
+    postgres: str | None = None
+    """A PostgreSQL image with Patroni in it; unset, `up` builds one from the official image."""
+    etcd: str | None = None
 
     @field_validator("*")
     @classmethod
@@ -67,7 +84,7 @@ class Images(_Model):
         return value
 
 
-class Ports(_Model):
+class Ports(Model):
     """Host ports, all published on 127.0.0.1 only."""
 
     sql: Port = 26257
@@ -102,48 +119,9 @@ class Ports(_Model):
 
 
 MemoryProfile = Literal["laptop", "ci", "roomy"]
-MEMORY_PROFILES: dict[str, dict[str, int]] = {
-    # Consistent sets of caps (MiB). Every profile gives CockroachDB's cache and SQL memory 25%
-    # of the node each, as CockroachDB's own start examples do; only `roomy` reaches the 4 GiB
-    # per node its production checklist asks for (per vCPU). The others trade headroom under
-    # load (OOM kills, queries spilling to disk) for fitting a laptop or a CI runner.
-    "laptop": {  # the whole stack under 3 GiB
-        "cockroach_node": 640,
-        "cockroach_cache": 160,
-        "cockroach_sql": 160,
-        "load_balancer": 48,
-        "one_shot": 96,
-        "hydra": 160,
-        "kratos": 160,
-        "keto": 128,
-        "budget": 3072,
-    },
-    "ci": {  # under 5 GiB: a 7 GiB hosted runner keeps room for Docker and the tests
-        "cockroach_node": 1024,
-        "cockroach_cache": 256,
-        "cockroach_sql": 256,
-        "load_balancer": 64,
-        "one_shot": 128,
-        "hydra": 256,
-        "kratos": 256,
-        "keto": 192,
-        "budget": 5120,
-    },
-    "roomy": {  # 4 GiB per node: for load and failure experiments on a 16 GiB machine or more
-        "cockroach_node": 4096,
-        "cockroach_cache": 1024,
-        "cockroach_sql": 1024,
-        "load_balancer": 128,
-        "one_shot": 256,
-        "hydra": 512,
-        "kratos": 512,
-        "keto": 384,
-        "budget": 16384,
-    },
-}
 
 
-class Memory(_Model):
+class Memory(Model):
     """Memory caps in MiB. `profile` picks a consistent set (`MEMORY_PROFILES`); a cap set
     explicitly overrides its profile's value. The default, `laptop`, keeps the whole stack
     under 3 GiB."""
@@ -157,6 +135,8 @@ class Memory(_Model):
     hydra: MiB = 160
     kratos: MiB = 160
     keto: MiB = 128
+    postgres_node: MiB = 320
+    etcd: MiB = 64
     budget: MiB = 3072
 
     @model_validator(mode="before")
@@ -178,7 +158,7 @@ class Memory(_Model):
         return self
 
 
-class Timeouts(_Model):
+class Timeouts(Model):
     """Seconds to wait for each stage of `up`; CockroachDB migrations can be slow."""
 
     up: Seconds = 900
@@ -188,7 +168,7 @@ class Timeouts(_Model):
     poll_interval: Seconds = 1.0
 
 
-class Cockroach(_Model):
+class Cockroach(Model):
     license_key: SecretStr | None = None
     """Set as `enterprise.license`; without one a multi-node cluster is throttled after 7 days."""
 
@@ -201,7 +181,13 @@ class Cockroach(_Model):
         return value
 
 
-class Kubernetes(_Model):
+class Database(Model):
+    """Which database engine runs under Ory (see `sandbox.model.engines`)."""
+
+    engine: Literal["cockroachdb", "postgres"] = "cockroachdb"
+
+
+class Kubernetes(Model):
     namespace: str = "iam-sandbox"
     storage_size: str = "10Gi"
     storage_class: str | None = None
@@ -219,7 +205,7 @@ class Kubernetes(_Model):
         return value
 
 
-class Certs(_Model):
+class Certs(Model):
     """Lifetimes follow `cockroach cert`: CA 10 years, leaves 5, backdated a day."""
 
     key_type: Literal["ecdsa-p256", "rsa-2048"] = "ecdsa-p256"
@@ -232,7 +218,7 @@ class Certs(_Model):
 _GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$")
 
 
-class DbPool(_Model):
+class DbPool(Model):
     """Each Ory service's database pool, as DSN query parameters (`max_conns=...`).
 
     Unset, Ory keeps at most 4 connections with 2 idle on a 2-core machine and opens a new
@@ -271,70 +257,11 @@ class DbPool(_Model):
         return [(f, str(getattr(self, f))) for f in fields if getattr(self, f) is not None]
 
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_PLATFORMS = ("linux-amd64", "linux-arm64", "darwin-amd64", "darwin-arm64")
+ENGINE_NAMES = {"cockroachdb": "crdb", "postgres": "pg"}
+"""The default name of each engine's nodes and load balancer."""
 
 
-class ToolPin(_Model):
-    """One command-line tool at a pinned release; see `sandbox.tools`."""
-
-    version: str
-    sha256: dict[str, str] = Field(default_factory=dict)
-    """Per platform (`linux-amd64`, ...): the SHA-256 of the release asset. Without one, the
-    checksum file published beside the asset is used."""
-    base_url: str | None = None
-    """A mirror of the release site laid out like the original (same paths below it)."""
-
-    @field_validator("version")
-    @classmethod
-    def _pinned(cls, value: str) -> str:
-        if not _VERSION.match(value):
-            raise ValueError(f"expected a pinned release such as v1.2.3, got {value!r}")
-        return value
-
-    @field_validator("sha256")
-    @classmethod
-    def _checksums(cls, value: dict[str, str]) -> dict[str, str]:
-        for platform, digest in value.items():
-            if platform not in _PLATFORMS:
-                raise ValueError(f"{platform!r}: expected one of {', '.join(_PLATFORMS)}")
-            if not _SHA256.match(digest):
-                raise ValueError(f"{platform}: {digest!r} is not a SHA-256 in hex")
-        return value
-
-
-class Tools(_Model):
-    """What the kind and aws targets run and pull: pinned tools, node image and Ory charts."""
-
-    kind: ToolPin = Field(default_factory=lambda: ToolPin(version="v0.32.0"))
-    helm: ToolPin = Field(default_factory=lambda: ToolPin(version="v3.19.0"))
-    kubectl: ToolPin = Field(default_factory=lambda: ToolPin(version="v1.36.1"))
-    eksctl: ToolPin = Field(default_factory=lambda: ToolPin(version="v0.230.0"))
-    cache_dir: str | None = None
-    """Where downloaded tools are kept; default `$XDG_CACHE_HOME/iam-sandbox/tools`."""
-    kind_node_image: str = (
-        "kindest/node:v1.36.1"
-        "@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
-    )
-    ory_chart_version: str = "0.62.1"
-    ory_chart_repo: str = "https://k8s.ory.sh/helm/charts"
-
-    @field_validator("kind_node_image")
-    @classmethod
-    def _by_digest(cls, value: str) -> str:
-        if "@sha256:" not in value:
-            raise ValueError(f"{value!r} must be pinned by digest (image:tag@sha256:...)")
-        return value
-
-    @field_validator("ory_chart_version")
-    @classmethod
-    def _chart_pinned(cls, value: str) -> str:
-        if not _VERSION.match(value):
-            raise ValueError(f"expected a pinned chart version such as 0.62.1, got {value!r}")
-        return value
-
-
-class Settings(_Model):
+class Settings(Model):
     """The whole sandbox, as a user may write it in `sandbox.yaml`."""
 
     api_version: Literal["sandbox/v1"] = Field(default=API_VERSION, alias="apiVersion")
@@ -348,6 +275,7 @@ class Settings(_Model):
     ports: Ports = Field(default_factory=Ports)
     memory: Memory = Field(default_factory=Memory)
     timeouts: Timeouts = Field(default_factory=Timeouts)
+    database: Database = Field(default_factory=Database)
     cockroach: Cockroach = Field(default_factory=Cockroach)
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
     certs: Certs = Field(default_factory=Certs)
@@ -364,6 +292,19 @@ class Settings(_Model):
                 f"{value!r} must be lowercase letters, digits, '-' or '_', starting alphanumeric"
             )
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_names(cls, data: object) -> object:
+        """Node and load-balancer names default to the engine's short name (`crdb-1`, `pg-1`)."""
+        if not isinstance(data, dict):
+            return data
+        database = data.get("database")
+        engine = database.get("engine") if isinstance(database, dict) else None
+        short = ENGINE_NAMES.get(engine) if isinstance(engine, str) else None
+        if short is None:
+            return data
+        return {"node_prefix": short, "load_balancer": short, **data}
 
     @field_validator("node_prefix", "load_balancer", "region")
     @classmethod
@@ -394,14 +335,6 @@ class Settings(_Model):
                 raise ValueError(f"ports.{field}: expected one port per zone (3), got {count}")
         if self.load_balancer in self.node_names():
             raise ValueError(f"load_balancer: {self.load_balancer!r} collides with a node name")
-        from sandbox.config.topology import Topology
-
-        total = sum(Topology(self).memory_caps().values())
-        if total > self.memory.budget:
-            raise ValueError(
-                f"memory: the caps add up to {total} MiB, over memory.budget "
-                f"({self.memory.budget} MiB)"
-            )
         return self
 
     def node_names(self) -> list[str]:

@@ -130,15 +130,15 @@ class Report:
     (per process; 1.0 is one core saturated, when the generator may be the limit)."""
 
     def generator_bound(self) -> bool:
-        return self.generator.get("busy", 0.0) >= GENERATOR_BUSY
+        return float(self.generator.get("busy", 0.0)) >= GENERATOR_BUSY
 
     @property
     def wrong_answers(self) -> int:
-        return self.summary["wrong_answers"]
+        return int(self.summary["wrong_answers"])
 
     @property
     def error_rate(self) -> float:
-        return self.summary["error_rate"]
+        return float(self.summary["error_rate"])
 
     @property
     def ok(self) -> bool:

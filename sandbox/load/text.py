@@ -86,7 +86,7 @@ def summary_lines(report: Report) -> list[str]:
 
 
 def render(report: Report) -> str:
-    from sandbox.cli.output import table
+    from sandbox.text import table
 
     info = report.info
     how = f"rate {info.rate:g}/s" if info.rate else f"concurrency {info.concurrency}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sandbox.config.topology import SQL_USERS, Topology
+from sandbox.model.topology import Topology
 
 Role = Literal["node", "client"]
 
@@ -81,6 +81,6 @@ class CertLayout:
         ]
         specs += [
             LeafSpec(role="client", name=user, common_name=user, directory=self.client_dir(user))
-            for user in SQL_USERS
+            for user in topology.sql_users
         ]
         return specs

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from cryptography import x509
 
-from sandbox.config.topology import Topology
 from sandbox.errors import SandboxError
+from sandbox.model.topology import Topology
 from sandbox.pki import inspect
 from sandbox.pki.issue import Issued, PrivateKey, issue_ca, issue_leaf, new_key
 from sandbox.pki.layout import CertLayout, LeafSpec

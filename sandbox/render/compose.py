@@ -1,38 +1,32 @@
-"""The Compose project: three CockroachDB nodes in three zones, HAProxy, one-shots, Ory.
+"""The Compose project: the engine's nodes in three zones, HAProxy, one-shots, components.
 
 Pure: Topology and secrets in, file contents out. The project works on its own with
 `docker compose -f compose.yaml up -d`: every path is relative to the compose file. Secrets
 live only in `secrets/*.env` (mode 0600, read by the Compose CLI on the host), never in a file
 mounted into a container.
 
-Gating chain (from the host, `sandbox up` waits for each stage in the same order):
-    crdb-1..3 started -> crdb-init (cockroach init) -> crdb-bootstrap (databases, user ory)
-    -> {hydra,kratos,keto}-migrate -> hydra, kratos, keto
+The gating chain (`depends_on`) comes from the stage plan (`sandbox.plan.stages.gates`), the
+same chain `sandbox up` walks from the host: nodes, the engine's one-shots, the components'
+migrations, their servers.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox import labels
-from sandbox.config.topology import (
-    HTTP_PORT,
-    LOOPBACK,
-    ORY_SERVICES,
-    SQL_PORT,
-    Node,
-    Topology,
-)
-from sandbox.render import crdb_node, haproxy, ory, yaml_text
-from sandbox.render.cluster_scripts import bootstrap_script, init_script
+from sandbox.model.components import Component
+from sandbox.model.engines.base import Bind, Member, OneShot
+from sandbox.model.topology import LOOPBACK, Topology
+from sandbox.plan.stages import gates
+from sandbox.render import ory, yaml_text
 
 COMPOSE_FILE = "compose.yaml"
 HEADER = "# Rendered by `sandbox render --target compose`; edit sandbox.yaml instead.\n"
-NODE_CERTS = "/certs"
-CLIENT_CERTS = "/client-certs"
-STORE = crdb_node.STORE
+LB_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg"
+LB_CA_PATH = "/usr/local/etc/haproxy/ca.crt"
+LB_CONFIG = "haproxy.cfg"
 
 
 @dataclass(frozen=True)
@@ -57,174 +51,142 @@ def _mem(topology: Topology, service: str) -> str:
     return f"{topology.memory_caps()[service]}m"
 
 
-def _node(topology: Topology, node: Node, certs: str) -> dict[str, Any]:
-    return {
-        "image": topology.image("cockroach"),
-        "hostname": node.name,
-        "entrypoint": ["/cockroach/cockroach"],
-        "command": crdb_node.start_args(
-            topology, node, certs_dir=NODE_CERTS, host=node.name, join=topology.join_addresses()
-        ),
-        "environment": dict(crdb_node.NODE_ENV),
-        "volumes": [
-            _bind(f"{certs}/nodes/{node.name}", NODE_CERTS),
-            _bind(f"{certs}/clients", CLIENT_CERTS),
-            {"type": "volume", "source": f"{node.name}-data", "target": STORE},
-        ],
-        "ports": [
-            f"{LOOPBACK}:{node.sql_host_port}:{SQL_PORT}",
-            f"{LOOPBACK}:{node.http_host_port}:{HTTP_PORT}",
-        ],
-        "mem_limit": _mem(topology, node.name),
-        "restart": "unless-stopped",
-        "labels": _labels(topology, node.name, "node", zone=node.zone, region=node.region),
-        "healthcheck": {
-            "test": [
-                "CMD",
-                "/cockroach/cockroach",
-                "sql",
-                f"--certs-dir={CLIENT_CERTS}/root",
-                f"--host=localhost:{SQL_PORT}",
-                "-e",
-                "SELECT 1",
-            ],
+def _member(topology: Topology, member: Member, certs: str) -> dict[str, Any]:
+    def source(bind: Bind) -> str:
+        return f"{certs}/{bind.source}" if bind.tree == "certs" else bind.source
+
+    service: dict[str, Any] = {"image": topology.image(member.image_key)}
+    if member.build:
+        service["build"] = {"context": member.build}
+    service["hostname"] = member.name
+    if member.entrypoint:
+        service["entrypoint"] = list(member.entrypoint)
+    service["command"] = list(member.command)
+    if member.environment:
+        service["environment"] = dict(member.environment)
+    if member.secret_file:
+        service["env_file"] = [member.secret_file]
+    volumes: list[dict[str, Any]] = [_bind(source(b), b.target) for b in member.binds]
+    if member.data_dir is not None:
+        volumes.append(
+            {"type": "volume", "source": f"{member.name}-data", "target": member.data_dir}
+        )
+    service["volumes"] = volumes
+    if member.ports:
+        service["ports"] = [f"{LOOPBACK}:{host}:{inside}" for host, inside in member.ports]
+    service["mem_limit"] = _mem(topology, member.name)
+    service["restart"] = "unless-stopped"
+    extra = {"zone": member.zone, "region": topology.settings.region}
+    service["labels"] = _labels(topology, member.name, member.role, **extra)
+    if member.healthcheck:
+        service["healthcheck"] = {
+            "test": ["CMD", *member.healthcheck],
             "interval": "15s",
             "timeout": "10s",
             "retries": 3,
             "start_period": "120s",
-        },
+        }
+    return service
+
+
+def _one_shot(topology: Topology, shot: OneShot, certs: str) -> dict[str, Any]:
+    engine = topology.engine
+    service: dict[str, Any] = {
+        "image": topology.image(engine.image_key),
+        "entrypoint": ["/bin/sh", f"/{shot.script_name}"],
+        "environment": dict(shot.env),
+    }
+    if shot.secret_file:
+        service["env_file"] = [shot.secret_file]
+    service["volumes"] = [
+        _bind(f"{certs}/clients/{shot.client}", engine.node_certs_dir),
+        _bind(shot.script_name, f"/{shot.script_name}"),
+    ]
+    return {
+        **service,
+        "mem_limit": _mem(topology, shot.name),
+        "restart": "no",
+        "labels": _labels(topology, shot.name, "one-shot"),
     }
 
 
-def _started(names: list[str]) -> dict[str, dict[str, str]]:
-    return {name: {"condition": "service_started"} for name in names}
-
-
-def _completed(name: str) -> dict[str, dict[str, str]]:
-    return {name: {"condition": "service_completed_successfully"}}
-
-
 def _cluster_services(topology: Topology, certs: str) -> dict[str, dict[str, Any]]:
-    nodes = [n.name for n in topology.nodes]
     lb = topology.load_balancer
     services: dict[str, dict[str, Any]] = {
-        n.name: _node(topology, n, certs) for n in topology.nodes
+        m.name: _member(topology, m, certs) for m in topology.engine.members(topology)
     }
     services[lb] = {
         "image": topology.image("haproxy"),
         "hostname": lb,
-        "volumes": [
-            _bind("haproxy.cfg", haproxy.CONFIG_PATH),
-            _bind(f"{certs}/ca/ca.crt", haproxy.CA_PATH),
-        ],
-        "ports": [f"{LOOPBACK}:{topology.settings.ports.sql}:{SQL_PORT}"],
-        "depends_on": _started(nodes),
+        "volumes": [_bind(LB_CONFIG, LB_CONFIG_PATH), _bind(f"{certs}/ca/ca.crt", LB_CA_PATH)],
+        "ports": [f"{LOOPBACK}:{topology.settings.ports.sql}:{topology.engine.sql_port}"],
         "mem_limit": _mem(topology, lb),
         "restart": "unless-stopped",
         "labels": _labels(topology, lb, "load-balancer"),
     }
-    services["crdb-init"] = {
-        "image": topology.image("cockroach"),
-        "entrypoint": ["/bin/sh", "/scripts/crdb-init.sh"],
-        "environment": {"INIT_HOST": topology.join_addresses()[0]},
-        "volumes": [
-            _bind(f"{certs}/clients/root", NODE_CERTS),
-            _bind("scripts/crdb-init.sh", "/scripts/crdb-init.sh"),
-        ],
-        "depends_on": _started(nodes),
-        "mem_limit": _mem(topology, "crdb-init"),
-        "restart": "no",
-        "labels": _labels(topology, "crdb-init", "one-shot"),
-    }
-    services["crdb-bootstrap"] = {
-        "image": topology.image("cockroach"),
-        "entrypoint": ["/bin/sh", "/scripts/crdb-bootstrap.sh"],
-        "environment": {"SQL_HOST": f"{lb}:{SQL_PORT}"},
-        "env_file": ["secrets/bootstrap.env"],
-        "volumes": [
-            _bind(f"{certs}/clients/root", NODE_CERTS),
-            _bind("scripts/crdb-bootstrap.sh", "/scripts/crdb-bootstrap.sh"),
-        ],
-        "depends_on": {**_completed("crdb-init"), lb: {"condition": "service_started"}},
-        "mem_limit": _mem(topology, "crdb-bootstrap"),
-        "restart": "no",
-        "labels": _labels(topology, "crdb-bootstrap", "one-shot"),
-    }
+    for shot in topology.engine.one_shots(topology):
+        services[shot.name] = _one_shot(topology, shot, certs)
     return services
 
 
-ORY_COMMANDS: dict[str, tuple[list[str], list[str]]] = {
-    # service: (migration command, server command); configs mount at ory.CONFIG_DIR.
-    "hydra": (
-        ["migrate", "sql", "up", "-e", "--yes"],
-        ["serve", "all", "--dev", "--config", f"{ory.CONFIG_DIR}/hydra.yaml"],
-    ),
-    "kratos": (
-        ["migrate", "sql", "up", "-e", "--yes", "--config", f"{ory.CONFIG_DIR}/kratos.yaml"],
-        ["serve", "--config", f"{ory.CONFIG_DIR}/kratos.yaml"],
-    ),
-    "keto": (
-        ["migrate", "up", "--yes", "--config", f"{ory.CONFIG_DIR}/keto.yaml"],
-        ["serve", "--config", f"{ory.CONFIG_DIR}/keto.yaml"],
-    ),
-}
-
-
-def ory_ports(topology: Topology, service: str) -> list[tuple[int, int]]:
-    """(host port, container port) pairs each Ory service publishes on 127.0.0.1."""
+def host_ports(topology: Topology, component: Component) -> list[tuple[int, int]]:
+    """(host port, container port) pairs a component publishes on 127.0.0.1."""
     p = topology.settings.ports
-    return {
-        "hydra": [(p.hydra_public, 4444), (p.hydra_admin, 4445)],
-        "kratos": [(p.kratos_public, 4433), (p.kratos_admin, 4434)],
-        "keto": [(p.keto_read, 4466), (p.keto_write, 4467)],
-    }[service]
+    return [(getattr(p, spec.host_setting), spec.container) for spec in component.ports]
 
 
-def _ory_services(topology: Topology, certs: str) -> dict[str, dict[str, Any]]:
+def _component_services(topology: Topology, certs: str) -> dict[str, dict[str, Any]]:
     services: dict[str, dict[str, Any]] = {}
-    for svc in ORY_SERVICES:
+    for component in topology.components:
+        name = component.name
         mounts = [
-            _bind(f"ory/{svc}.yaml", f"{ory.CONFIG_DIR}/{svc}.yaml"),
+            _bind(f"ory/{component.config}", f"{ory.CONFIG_DIR}/{component.config}"),
             _bind(f"{certs}/ca/ca.crt", ory.CA_PATH),
+            *(_bind(f"ory/{f.name}", f.target) for f in component.files),
         ]
-        if svc == "kratos":
-            mounts.append(
-                _bind(
-                    "ory/identity.default.schema.json",
-                    ory.IDENTITY_SCHEMA_URL.removeprefix("file://"),
-                )
-            )
-        migrate, serve = ORY_COMMANDS[svc]
         common = {
-            "image": topology.image(svc),
-            "env_file": [f"secrets/{svc}.env"],
+            "image": topology.image(name),
+            "env_file": [f"secrets/{name}.env"],
             "volumes": mounts,
         }
-        services[f"{svc}-migrate"] = {
+        if component.migration:
+            services[component.migration] = {
+                **common,
+                "command": list(component.migrate),
+                "mem_limit": _mem(topology, component.migration),
+                "restart": "no",
+                "labels": _labels(topology, component.migration, "one-shot"),
+            }
+        services[name] = {
             **common,
-            "command": migrate,
-            "depends_on": _completed("crdb-bootstrap"),
-            "mem_limit": _mem(topology, f"{svc}-migrate"),
-            "restart": "no",
-            "labels": _labels(topology, f"{svc}-migrate", "one-shot"),
-        }
-        services[svc] = {
-            **common,
-            "command": serve,
+            "command": list(component.serve),
             "environment": dict(ory.SERVER_ENV),
-            "ports": [f"{LOOPBACK}:{host}:{inside}" for host, inside in ory_ports(topology, svc)],
-            "depends_on": _completed(f"{svc}-migrate"),
-            "mem_limit": _mem(topology, svc),
+            "ports": [
+                f"{LOOPBACK}:{host}:{inside}" for host, inside in host_ports(topology, component)
+            ],
+            "mem_limit": _mem(topology, name),
             "restart": "unless-stopped",
-            "labels": _labels(topology, svc, "ory"),
+            "labels": _labels(topology, name, "ory"),
         }
     return services
+
+
+def _with_gates(topology: Topology, services: dict[str, dict[str, Any]]) -> None:
+    """`depends_on` from the stage plan, placed where Compose users expect it (before the
+    memory cap), so a plain `docker compose up` follows the same chain as `sandbox up`."""
+    for name, wait in gates(topology).items():
+        service = services[name]
+        items = list(service.items())
+        at = next(i for i, (key, _) in enumerate(items) if key == "mem_limit")
+        depends = {dep: {"condition": condition} for dep, condition in wait.items()}
+        services[name] = dict([*items[:at], ("depends_on", depends), *items[at:]])
 
 
 def compose_model(topology: Topology, certs: str = "certs") -> dict[str, Any]:
     """The compose.yaml document; `certs` is the certificate tree relative to the file."""
     project_label = {labels.PROJECT: topology.project}
-    services = {**_cluster_services(topology, certs), **_ory_services(topology, certs)}
+    services = {**_cluster_services(topology, certs), **_component_services(topology, certs)}
+    _with_gates(topology, services)
     for name, service in services.items():
         # Explicit names: Compose would call the load balancer's container "crdb-1" in logs.
         service["container_name"] = f"{topology.project}-{name}"
@@ -232,7 +194,11 @@ def compose_model(topology: Topology, certs: str = "certs") -> dict[str, Any]:
         "name": topology.project,
         "services": services,
         "networks": {"default": {"labels": project_label}},
-        "volumes": {f"{n.name}-data": {"labels": project_label} for n in topology.nodes},
+        "volumes": {
+            f"{m.name}-data": {"labels": project_label}
+            for m in topology.engine.members(topology)
+            if m.data_dir is not None
+        },
     }
 
 
@@ -245,20 +211,24 @@ def render_project(
     topology: Topology, secrets: ory.OrySecrets, certs: str = "certs"
 ) -> RenderedProject:
     """Every file of the Compose project, keyed by path relative to the compose file."""
+    engine = topology.engine
     public = {
         COMPOSE_FILE: yaml_text.dump(compose_model(topology, certs), header=HEADER),
-        "haproxy.cfg": haproxy.haproxy_config(topology),
-        "scripts/crdb-init.sh": init_script(NODE_CERTS),
-        "scripts/crdb-bootstrap.sh": bootstrap_script(NODE_CERTS),
-        "ory/identity.default.schema.json": json.dumps(ory.identity_schema(), indent=2) + "\n",
+        LB_CONFIG: engine.load_balancer_config(topology, LB_CA_PATH),
     }
-    for svc, config in ory.configs(topology).items():
-        public[f"ory/{svc}.yaml"] = yaml_text.dump(config)
+    shots = engine.one_shots(topology)
+    public.update({shot.script_name: shot.script for shot in shots})
+    public.update(engine.project_files(topology))
+    public.update(engine.build_context(topology))
+    public.update(ory.files(topology))
     env = ory.secret_env(topology, secrets)
-    secret = {f"secrets/{svc}.env": _env_file(env[svc]) for svc in ORY_SERVICES}
-    bootstrap = {"ORY_PASSWORD": secrets.db_password}
-    license_key = topology.settings.cockroach.license_key
-    if license_key is not None:
-        bootstrap["COCKROACH_LICENSE_KEY"] = license_key.get_secret_value()
-    secret["secrets/bootstrap.env"] = _env_file(bootstrap)
+    secret = {f"secrets/{c.name}.env": _env_file(env.get(c.name, {})) for c in topology.components}
+    one_shot_values = engine.one_shot_secrets(topology, secrets.db_password)
+    for shot in shots:
+        if shot.secret_file:
+            values = {k: one_shot_values[k] for k in shot.secret_env if k in one_shot_values}
+            secret[shot.secret_file] = _env_file(values)
+    member_files = {m.secret_file for m in engine.members(topology) if m.secret_file}
+    for path in sorted(member_files):
+        secret[path] = _env_file(engine.member_secrets(topology, secrets))
     return RenderedProject(public=public, secret=secret)

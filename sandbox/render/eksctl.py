@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.render.kind import cluster_name
 
 NODE_GROUP = "standard-workers"

@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sandbox.config.topology import HTTP_PORT, ORY_SERVICES, SQL_PORT, Topology
+from sandbox.model.catalog import BY_NAME, IDENTITY_SCHEMA
+from sandbox.model.topology import Topology
 from sandbox.render import ory
-from sandbox.render.k8s import CA_SECRET, HOSTNAME_LABEL, ory_secret
+from sandbox.render.k8s_names import CA_SECRET, HOSTNAME_LABEL, ory_secret
 from sandbox.render.kind import ZONE_LABEL
 
 NLB_ANNOTATIONS = {
@@ -32,13 +33,7 @@ NLB_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
 }
-# service key in the chart -> (container port, public?)
-SERVICE_PORTS: dict[str, dict[str, tuple[int, bool]]] = {
-    "hydra": {"public": (4444, True), "admin": (4445, False)},
-    "kratos": {"public": (4433, True), "admin": (4434, False)},
-    "keto": {"read": (4466, True), "write": (4467, False)},
-}
-IDENTITY_SCHEMA_FILE = "identity.default.schema.json"
+IDENTITY_SCHEMA_FILE = IDENTITY_SCHEMA
 
 
 def chart_reference(service: str) -> str:
@@ -88,12 +83,12 @@ def _services(service: str, exposed: bool) -> dict[str, Any]:
     """ClusterIP everywhere by default (the host gets there through port-forwards); with
     `exposed` (aws `--public`) the public APIs get internet-facing NLBs, admin APIs never do."""
     out: dict[str, Any] = {}
-    for key, (port, public) in SERVICE_PORTS[service].items():
-        balanced = exposed and public
-        out[key] = {
+    for spec in BY_NAME[service].ports:
+        balanced = exposed and spec.role == "public"
+        out[spec.name] = {
             "enabled": True,
             "type": "LoadBalancer" if balanced else "ClusterIP",
-            "port": port,
+            "port": spec.container,
             "annotations": dict(NLB_ANNOTATIONS) if balanced else {},
         }
     return out
@@ -102,10 +97,10 @@ def _services(service: str, exposed: bool) -> dict[str, Any]:
 def public_urls(service: str, host: str) -> dict[tuple[str, ...], str]:
     """Config paths that must name the address users reach `service` at, behind its NLB."""
     if service == "hydra":
-        issuer = f"http://{host}:{SERVICE_PORTS['hydra']['public'][0]}/"
+        issuer = f"http://{host}:{BY_NAME['hydra'].port('public').container}/"
         return {("urls", "self", "issuer"): issuer, ("urls", "self", "public"): issuer}
     if service == "kratos":
-        url = f"http://{host}:{SERVICE_PORTS['kratos']['public'][0]}/"
+        url = f"http://{host}:{BY_NAME['kratos'].port('public').container}/"
         return {("serve", "public", "base_url"): url}
     return {}
 
@@ -144,7 +139,7 @@ def values(
 ) -> dict[str, Any]:
     """The values file of one Ory chart; `exposed` puts the public API behind an NLB, and
     `address` (that NLB's, once known) becomes the issuer or base URL."""
-    if service not in ORY_SERVICES:
+    if service not in (c.name for c in topology.components if c.chart):
         raise ValueError(f"unknown Ory service {service!r}")
     one_shot = f"{topology.settings.memory.one_shot}Mi"
     config = chart_config(topology, service)
@@ -195,9 +190,8 @@ def chart_config(topology: Topology, service: str) -> dict[str, Any]:
 def all_values(
     topology: Topology, exposed: bool = False, addresses: dict[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    return {
-        svc: values(topology, svc, exposed, (addresses or {}).get(svc)) for svc in ORY_SERVICES
-    }
+    charted = [c.name for c in topology.components if c.chart]
+    return {svc: values(topology, svc, exposed, (addresses or {}).get(svc)) for svc in charted}
 
 
 def port_forwards(topology: Topology) -> list[tuple[str, int, int]]:
@@ -207,21 +201,15 @@ def port_forwards(topology: Topology) -> list[tuple[str, int, int]]:
     the SQL service behind `ports.sql`, and every node's SQL and HTTP port.
     """
     p = topology.settings.ports
-    host = {
-        ("hydra", "public"): p.hydra_public,
-        ("hydra", "admin"): p.hydra_admin,
-        ("kratos", "public"): p.kratos_public,
-        ("kratos", "admin"): p.kratos_admin,
-        ("keto", "read"): p.keto_read,
-        ("keto", "write"): p.keto_write,
-    }
+    engine = topology.engine
     out = [
-        (f"svc/{service_name(svc, key)}", host[(svc, key)], port)
-        for svc in ORY_SERVICES
-        for key, (port, _public) in SERVICE_PORTS[svc].items()
+        (f"svc/{service_name(c.name, spec.name)}", getattr(p, spec.host_setting), spec.container)
+        for c in topology.components
+        if c.chart
+        for spec in c.ports
     ]
-    out.append((f"svc/{topology.load_balancer}", p.sql, SQL_PORT))
+    out.append((f"svc/{topology.load_balancer}", p.sql, engine.sql_port))
     for node in topology.nodes:
-        out.append((f"pod/{node.pod}", node.sql_host_port, SQL_PORT))
-        out.append((f"pod/{node.pod}", node.http_host_port, HTTP_PORT))
+        out.append((f"pod/{node.pod}", node.sql_host_port, engine.sql_port))
+        out.append((f"pod/{node.pod}", node.http_host_port, engine.http_port))
     return out

@@ -17,46 +17,35 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from sandbox.config.topology import (
-    HTTP_PORT,
-    ORY_SERVICES,
-    RPC_PORT,
-    SQL_PORT,
-    SQL_USERS,
-    Node,
-    Topology,
+from sandbox.model.engines.cockroach import HTTP_PORT, RPC_PORT, SQL_PORT, STORE
+from sandbox.model.topology import Node, Topology
+from sandbox.render import yaml_text
+from sandbox.render.k8s_names import (
+    APP,
+    BOOTSTRAP_JOB,
+    BOOTSTRAP_SECRET,
+    CA_SECRET,
+    CERTS_DIR,
+    CLIENT_CERTS_DIR,
+    HOSTNAME_LABEL,
+    INIT_JOB,
+    INPUTS_ANNOTATION,
+    ORY_SECRET_KEYS,
+    ROOT_CLIENT_SECRET,
+    TargetName,
+    client_secret,
+    meta,
+    node_secret,
+    object_labels,
+    ory_secret,
+    pod_fqdn,
+    storage_class_name,
+    volume_class,
 )
-from sandbox.render import crdb_node, yaml_text
-from sandbox.render.cluster_scripts import bootstrap_script, init_script
 from sandbox.render.kind import ZONE_LABEL
 
-TargetName = Literal["kind", "aws", "k8s"]
-
-CERTS_DIR = "/cockroach/cockroach-certs"
-STORE = crdb_node.STORE
-APP = "cockroachdb"
-CLIENT_CERTS_DIR = "/cockroach/client-certs"
-"""`<dir>/<user>` holds ca.crt and client.<user>.*, as on Compose, for `sandbox sql`."""
-ROOT_CLIENT_SECRET = "crdb-client-root"
-CA_SECRET = "crdb-ca"
-"""CA certificate only: what the Ory pods mount (at `ory.CA_PATH`)."""
-BOOTSTRAP_SECRET = "crdb-bootstrap"
-INIT_JOB = "crdb-init"
-BOOTSTRAP_JOB = "crdb-bootstrap"
-INPUTS_ANNOTATION = "iam-sandbox/inputs-hash"
-"""On each Job: a digest of its spec. A Job's template cannot change, so a different digest
-tells the driver to delete the Job and create it again."""
-HOSTNAME_LABEL = "kubernetes.io/hostname"
-ORY_SECRET_KEYS = {
-    # ory.secret_env names -> the keys the Ory charts read back into those same env names
-    "DSN": "dsn",
-    "SECRETS_SYSTEM": "secretsSystem",
-    "SECRETS_DEFAULT": "secretsDefault",
-    "SECRETS_COOKIE": "secretsCookie",
-    "SECRETS_CIPHER": "secretsCipher",
-}
 PROVISIONERS: dict[str, dict[str, Any]] = {
     # kind ships Rancher's local-path provisioner; EKS gets gp3 EBS through the CSI addon.
     "kind": {"provisioner": "rancher.io/local-path"},
@@ -68,62 +57,11 @@ PROVISIONERS: dict[str, dict[str, Any]] = {
 }
 
 
-def storage_class_name(topology: Topology) -> str:
-    return f"{topology.project.replace('_', '-')}-crdb"
-
-
-def volume_class(topology: Topology, target: TargetName) -> str | None:
-    """kind and aws bring their own class (the overlay); an existing cluster (k8s) uses
-    `kubernetes.storage_class`, or its default class when that is unset (None)."""
-    if target == "k8s":
-        return topology.settings.kubernetes.storage_class
-    return storage_class_name(topology)
-
-
-def node_secret(node: Node) -> str:
-    return f"{node.name}-certs"
-
-
-def client_secret(user: str) -> str:
-    return f"crdb-client-{user}"
-
-
-def ory_secret(service: str) -> str:
-    return f"{service}-secrets"
-
-
-def pod_fqdn(topology: Topology, node: Node) -> str:
-    return f"{node.pod}.{topology.headless_service}.{topology.namespace}.svc.cluster.local"
-
-
-def part_of(topology: Topology) -> str:
-    """The `app.kubernetes.io/part-of` label of every object the sandbox makes itself."""
-    return topology.project.replace("_", "-")
-
-
-def _labels(topology: Topology, component: str, **extra: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/part-of": part_of(topology),
-        "app.kubernetes.io/managed-by": "iam-sandbox",
-        "app.kubernetes.io/name": APP,
-        "app.kubernetes.io/component": component,
-        **extra,
-    }
-
-
-def _meta(topology: Topology, name: str, component: str, **extra: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "namespace": topology.namespace,
-        "labels": _labels(topology, component, **extra),
-    }
-
-
 def namespace(topology: Topology) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": topology.namespace, "labels": _labels(topology, "namespace")},
+        "metadata": {"name": topology.namespace, "labels": object_labels(topology, "namespace")},
     }
 
 
@@ -138,7 +76,7 @@ def services(topology: Topology) -> list[dict[str, Any]]:
     headless = {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(topology, topology.headless_service, "service"),
+        "metadata": meta(topology, topology.headless_service, "service"),
         "spec": {
             "clusterIP": "None",
             # Nodes must find each other before they are ready, or the cluster never forms.
@@ -150,7 +88,7 @@ def services(topology: Topology) -> list[dict[str, Any]]:
     public = {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(topology, topology.load_balancer, "service"),
+        "metadata": meta(topology, topology.load_balancer, "service"),
         "spec": {"type": "ClusterIP", "selector": selector, "ports": _ports("sql", "http")},
     }
     return [headless, public]
@@ -159,7 +97,7 @@ def services(topology: Topology) -> list[dict[str, Any]]:
 def start_args(topology: Topology, node: Node) -> list[str]:
     host = pod_fqdn(topology, node)
     join = [f"{pod_fqdn(topology, n)}:{RPC_PORT}" for n in topology.nodes]
-    return crdb_node.start_args(topology, node, certs_dir=CERTS_DIR, host=host, join=join)
+    return topology.engine.node_command(topology, node, certs_dir=CERTS_DIR, host=host, join=join)
 
 
 def _probe(path: str, **timing: int) -> dict[str, Any]:
@@ -180,7 +118,7 @@ def _placement(topology: Topology, node: Node) -> dict[str, Any]:
 
 def statefulset(topology: Topology, node: Node, target: TargetName = "kind") -> dict[str, Any]:
     memory = f"{topology.settings.memory.cockroach_node}Mi"
-    labels = _labels(topology, "node", **{"app.kubernetes.io/instance": node.name})
+    labels = object_labels(topology, "node", **{"app.kubernetes.io/instance": node.name})
     selector = {
         "app.kubernetes.io/name": APP,
         "app.kubernetes.io/component": "node",
@@ -192,7 +130,7 @@ def statefulset(topology: Topology, node: Node, target: TargetName = "kind") -> 
         "imagePullPolicy": "IfNotPresent",
         "command": ["/cockroach/cockroach"],
         "args": start_args(topology, node),
-        "env": [{"name": k, "value": v} for k, v in crdb_node.NODE_ENV.items()],
+        "env": [{"name": k, "value": v} for k, v in topology.engine.node_env.items()],
         "ports": [
             {"name": "grpc", "containerPort": RPC_PORT},
             {"name": "sql", "containerPort": SQL_PORT},
@@ -212,14 +150,14 @@ def statefulset(topology: Topology, node: Node, target: TargetName = "kind") -> 
                     "mountPath": f"{CLIENT_CERTS_DIR}/{user}",
                     "readOnly": True,
                 }
-                for user in SQL_USERS
+                for user in topology.sql_users
             ),
         ],
     }
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": {**_meta(topology, node.name, "node"), "labels": labels},
+        "metadata": {**meta(topology, node.name, "node"), "labels": labels},
         "spec": {
             "serviceName": topology.headless_service,
             "replicas": 1,
@@ -242,7 +180,7 @@ def statefulset(topology: Topology, node: Node, target: TargetName = "kind") -> 
                                 "name": f"client-{user}",
                                 "secret": {"secretName": client_secret(user), "defaultMode": 0o400},
                             }
-                            for user in SQL_USERS
+                            for user in topology.sql_users
                         ),
                     ],
                 },
@@ -271,7 +209,7 @@ def disruption_budget(topology: Topology) -> dict[str, Any]:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": _meta(topology, f"{topology.settings.node_prefix}-budget", "budget"),
+        "metadata": meta(topology, f"{topology.settings.node_prefix}-budget", "budget"),
         "spec": {
             "maxUnavailable": 1,  # one zone at a time: 2 of 3 replicas keep every range alive
             "selector": {
@@ -289,7 +227,7 @@ def _job(topology: Topology, name: str, script: str, env: list[dict[str, Any]]) 
     spec: dict[str, Any] = {
         "backoffLimit": 3,
         "template": {
-            "metadata": {"labels": _labels(topology, "one-shot")},
+            "metadata": {"labels": object_labels(topology, "one-shot")},
             "spec": {
                 "restartPolicy": "Never",
                 "containers": [
@@ -316,7 +254,7 @@ def _job(topology: Topology, name: str, script: str, env: list[dict[str, Any]]) 
             },
         },
     }
-    metadata = _meta(topology, name, "one-shot")
+    metadata = meta(topology, name, "one-shot")
     metadata["annotations"] = {INPUTS_ANNOTATION: spec_digest(spec)}
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
 
@@ -332,13 +270,13 @@ def init_job(topology: Topology) -> dict[str, Any]:
     return _job(
         topology,
         INIT_JOB,
-        init_script(CERTS_DIR),
+        topology.engine.one_shots(topology, CERTS_DIR)[0].script,
         [{"name": "INIT_HOST", "value": first}],
     )
 
 
 def bootstrap_job(topology: Topology) -> dict[str, Any]:
-    script = bootstrap_script(CERTS_DIR)
+    script = topology.engine.one_shots(topology, CERTS_DIR)[1].script
 
     def from_secret(name: str, key: str, optional: bool = False) -> dict[str, Any]:
         ref: dict[str, Any] = {"name": BOOTSTRAP_SECRET, "key": key}
@@ -361,7 +299,7 @@ def storage_class(topology: Topology, target: TargetName) -> dict[str, Any]:
         "kind": "StorageClass",
         "metadata": {
             "name": storage_class_name(topology),
-            "labels": _labels(topology, "storage"),
+            "labels": object_labels(topology, "storage"),
         },
         "reclaimPolicy": "Delete",
         # Zonal volumes must be created where the pod lands (EBS is per zone).
@@ -370,9 +308,7 @@ def storage_class(topology: Topology, target: TargetName) -> dict[str, Any]:
     }
 
 
-def manifests(
-    topology: Topology, target: TargetName = "kind"
-) -> dict[str, list[dict[str, Any]]]:
+def manifests(topology: Topology, target: TargetName = "kind") -> dict[str, list[dict[str, Any]]]:
     """File name -> objects, in apply order. The same on kind and aws; on an existing cluster
     (k8s) only the volumes' StorageClass differs."""
     out: dict[str, list[dict[str, Any]]] = {
@@ -410,14 +346,14 @@ def _secret(topology: Topology, name: str, data: dict[str, bytes]) -> dict[str, 
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
-        "metadata": _meta(topology, name, "secret"),
+        "metadata": meta(topology, name, "secret"),
         "data": {key: base64.b64encode(value).decode() for key, value in sorted(data.items())},
     }
 
 
 def secrets(topology: Topology, material: SecretMaterial) -> list[dict[str, Any]]:
     out = [_secret(topology, node_secret(n), material.node_files[n.name]) for n in topology.nodes]
-    out += [_secret(topology, client_secret(u), material.clients[u]) for u in SQL_USERS]
+    out += [_secret(topology, client_secret(u), material.clients[u]) for u in topology.sql_users]
     out.append(_secret(topology, CA_SECRET, {"ca.crt": material.ca_crt}))
     out.append(
         _secret(
@@ -426,8 +362,8 @@ def secrets(topology: Topology, material: SecretMaterial) -> list[dict[str, Any]
             {key: value.encode() for key, value in material.bootstrap_env.items()},
         )
     )
-    for svc in ORY_SERVICES:
-        env = dict(material.ory_env[svc])
+    for svc in (c.name for c in topology.components):
+        env = dict(material.ory_env.get(svc, {}))
         if svc == "hydra":
             # The chart reads secretsCookie; Hydra's own default for it is the system secret.
             env.setdefault("SECRETS_COOKIE", env["SECRETS_SYSTEM"])
@@ -440,10 +376,10 @@ def secret_names(topology: Topology) -> list[str]:
     """Every Secret `secrets` makes, in the same order (for dry-run and status)."""
     return [
         *(node_secret(n) for n in topology.nodes),
-        *(client_secret(u) for u in SQL_USERS),
+        *(client_secret(u) for u in topology.sql_users),
         CA_SECRET,
         BOOTSTRAP_SECRET,
-        *(ory_secret(svc) for svc in ORY_SERVICES),
+        *(ory_secret(svc) for svc in (c.name for c in topology.components)),
     ]
 
 

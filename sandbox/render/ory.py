@@ -8,17 +8,21 @@ and from a Secret on Kubernetes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from sandbox.config.topology import LOOPBACK, ORY_USER, SQL_PORT, Topology
+from sandbox.model.catalog import CONFIG_DIR, IDENTITY_SCHEMA
+from sandbox.model.components import APP_USER
+from sandbox.model.topology import LOOPBACK, Topology
+from sandbox.render import yaml_text
+from sandbox.state import OrySecrets
 
-CONFIG_DIR = "/etc/config"
-"""Where configs are mounted in Ory containers: the Ory Helm charts use the same folder."""
+__all__ = ["CONFIG_DIR", "IDENTITY_SCHEMA_URL", "OrySecrets"]
 CA_PATH = "/etc/sandbox/ca.crt"
-"""The CockroachDB CA inside Ory containers: the only certificate material they get."""
-IDENTITY_SCHEMA_URL = f"file://{CONFIG_DIR}/identity.default.schema.json"
+"""The database CA inside Ory containers: the only certificate material they get."""
+IDENTITY_SCHEMA_URL = f"file://{CONFIG_DIR}/{IDENTITY_SCHEMA}"
 RETURN_URL = f"http://{LOOPBACK}:4455/"
 """Where Kratos sends browsers after a flow; the sandbox ships no UI, so nothing listens."""
 KETO_NAMESPACES = ("documents", "users", "default_namespace")
@@ -27,26 +31,15 @@ SERVER_ENV = {"SQA_OPT_OUT": "true"}
 only as a flag or variable, not from its config file, so all three get it the same way."""
 
 
-@dataclass(frozen=True)
-class OrySecrets:
-    """Generated once per sandbox and kept in its state directory (see `StateDir.secret`)."""
-
-    db_password: str
-    hydra_system: str
-    kratos_default: str
-    kratos_cookie: str
-    kratos_cipher: str  # exactly 32 characters
-
-
 def dsn(
     topology: Topology,
     database: str,
     password: str | None = None,
     *,
     host: str | None = None,
-    port: int = SQL_PORT,
+    port: int | None = None,
     ca_path: str = CA_PATH,
-    scheme: str = "cockroach",
+    scheme: str | None = None,
     pool: bool = True,
 ) -> str:
     """`cockroach://ory[:password]@crdb:26257/<db>?sslmode=verify-full&sslrootcert=...&max_conns=16&...`.
@@ -54,7 +47,10 @@ def dsn(
     The pool parameters (settings `db_pool`) are read by Ory itself and refused by libpq:
     `pool=False` leaves them out for a libpq URL.
     """
-    auth = ORY_USER if password is None else f"{ORY_USER}:{quote(password, safe='')}"
+    engine = topology.engine
+    scheme = scheme or engine.scheme
+    port = engine.sql_port if port is None else port
+    auth = APP_USER if password is None else f"{APP_USER}:{quote(password, safe='')}"
     extra = "".join(f"&{k}={v}" for k, v in topology.settings.db_pool.params()) if pool else ""
     return (
         f"{scheme}://{auth}@{host or topology.load_balancer}:{port}/{database}"
@@ -65,14 +61,10 @@ def dsn(
 def public_urls(topology: Topology) -> dict[str, str]:
     """Where the host reaches each API: the seeds' variable names, on 127.0.0.1."""
     p = topology.settings.ports
-    url = f"http://{LOOPBACK}:{{}}"
     return {
-        "HYDRA_PUBLIC_URL": url.format(p.hydra_public),
-        "HYDRA_ADMIN_URL": url.format(p.hydra_admin),
-        "KRATOS_PUBLIC_URL": url.format(p.kratos_public),
-        "KRATOS_ADMIN_URL": url.format(p.kratos_admin),
-        "KETO_READ_REMOTE": url.format(p.keto_read),
-        "KETO_WRITE_REMOTE": url.format(p.keto_write),
+        spec.url_var: f"http://{LOOPBACK}:{getattr(p, spec.host_setting)}"
+        for component in topology.components
+        for spec in component.ports
     }
 
 
@@ -167,12 +159,25 @@ def identity_schema() -> dict[str, Any]:
     }
 
 
+BUILDERS: dict[str, Callable[[Topology], dict[str, Any]]] = {
+    "hydra": hydra_config,
+    "kratos": kratos_config,
+    "keto": keto_config,
+}
+"""Each catalog component's config, by name."""
+
+
 def configs(topology: Topology) -> dict[str, dict[str, Any]]:
-    return {
-        "hydra": hydra_config(topology),
-        "kratos": kratos_config(topology),
-        "keto": keto_config(topology),
-    }
+    return {c.name: BUILDERS[c.name](topology) for c in topology.components}
+
+
+def files(topology: Topology) -> dict[str, str]:
+    """The components' mounted files, under `ory/` of a rendered project: the identity schema
+    and every config (no secrets in any of them)."""
+    out = {f"ory/{IDENTITY_SCHEMA}": json.dumps(identity_schema(), indent=2) + "\n"}
+    for name, config in configs(topology).items():
+        out[f"ory/{name}.yaml"] = yaml_text.dump(config)
+    return out
 
 
 def secret_env(topology: Topology, secrets: OrySecrets) -> dict[str, dict[str, str]]:

@@ -26,7 +26,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from sandbox.config.settings import ToolPin, Tools
+from sandbox.config.tools import ToolPin, Tools
 from sandbox.errors import BadInput, SandboxError
 from sandbox.tools.specs import SPECS, ToolSpec
 

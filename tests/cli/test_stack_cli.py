@@ -1,11 +1,21 @@
-"""Stack commands that need no running stack: env formats, targets, missing Docker."""
+"""Stack commands that need no running stack: env formats, targets, missing or unreachable
+Docker, missing images, `status` exit codes, Ctrl-C during `up`."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from sandbox.cli.stack import status_exit_code
+from sandbox.config.settings import Settings
+from sandbox.model.topology import Topology
+from sandbox.plan.status import Status
+from sandbox.runtime.base import ServiceStatus
+from sandbox.runtime.compose_docker import missing_images_message, unreachable_message
 from tests.support.cli import run_sandbox
 
 
@@ -95,3 +105,88 @@ def test_up_json_dry_run_reports_without_status(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"target": "kind", "dry_run": True, "services": []}
     assert not (tmp_path / "s" / "target").exists(), "a dry run is not remembered"
+
+
+class _InterruptedDriver:
+    """Stands in for a driver whose `up` is interrupted half-way through a stage."""
+
+    target = "compose"
+
+    def __init__(self, ctx: object) -> None:
+        self.status_lines: Status = ctx.status  # type: ignore[attr-defined]
+
+    def up(self, options: object) -> None:
+        with self.status_lines.step("pre-flight"):
+            pass
+        with self.status_lines.step("nodes started"):
+            raise KeyboardInterrupt
+
+    def status(self) -> list[ServiceStatus]:
+        return [
+            ServiceStatus("crdb-1", "running"),
+            ServiceStatus("crdb-2", "running"),
+            ServiceStatus("crdb-init", "missing"),
+        ]
+
+
+def test_ctrl_c_during_up_prints_what_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sandbox.runtime as drivers
+    from sandbox.cli import main
+
+    monkeypatch.setattr(drivers, "get_driver", lambda target, ctx: _InterruptedDriver(ctx))
+    monkeypatch.setattr(sys, "argv", ["sandbox", "--state-dir", str(tmp_path / "s"), "up"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 130
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-2].startswith("✗ nodes started (")
+    assert lines[-1] == (
+        "error: interrupted during 'nodes started'; left running: crdb-1, crdb-2; "
+        "`sandbox up` resumes, `sandbox down` removes it all"
+    )
+
+
+def test_status_exit_codes() -> None:
+    healthy = [
+        ServiceStatus("crdb-1", "running", "healthy"),
+        ServiceStatus("crdb", "running", ""),
+        ServiceStatus("crdb-init", "exited", "completed"),
+    ]
+    assert status_exit_code(healthy) == 0
+    exited = [*healthy[1:], ServiceStatus("crdb-1", "exited", "unhealthy")]
+    assert status_exit_code(exited) == 1
+    starting = [*healthy[1:], ServiceStatus("crdb-1", "running", "starting")]
+    assert status_exit_code(starting) == 1
+    failed = [*healthy[:2], ServiceStatus("crdb-init", "exited", "failed (1)")]
+    assert status_exit_code(failed) == 1
+    partly = [*healthy[:2], ServiceStatus("crdb-init", "missing")]
+    assert status_exit_code(partly) == 1
+    assert status_exit_code([ServiceStatus("crdb-1", "missing")] * 3) == 3
+
+
+def test_unreachable_docker_asks_once() -> None:
+    docker_cli = (
+        "Cannot connect to the Docker daemon at unix:///tmp/nope.sock. "
+        "Is the docker daemon running?"
+    )
+    assert unreachable_message(docker_cli + "\n") == f"Docker is not reachable: {docker_cli}"
+    other = "permission denied while trying to connect to the Docker daemon socket"
+    assert unreachable_message(other) == (
+        f"Docker is not reachable: {other} (is the Docker engine running?)"
+    )
+
+
+def test_missing_images_are_all_named_with_their_settings() -> None:
+    topology = Topology(Settings())
+    message = missing_images_message(
+        topology,
+        ["cockroachdb/cockroach:v25.4.11", "oryd/hydra:v26.2.0", "oryd/keto:v26.2.0"],
+        "no route to registry",
+    )
+    assert message == (
+        "3 images are not on this machine and cannot be pulled (no route to registry): "
+        "cockroachdb/cockroach:v25.4.11, oryd/hydra:v26.2.0, oryd/keto:v26.2.0; "
+        "`docker load` them or set images.cockroach, images.hydra, images.keto"
+    )

@@ -1,11 +1,14 @@
 """`sandbox chaos zone` on a real CockroachDB: drills in all four modes, an audit that catches
 deleted rows, and Ctrl-C during the outage.
 
-The nodes are CockroachDB v20.1.17 built from its Go module (scripts/prepare-cockroach.sh),
-three secure nodes in us-east-1a/b/c behind the real HAProxy 2.6 stand-in image; Ory stays
-the stand-in (its v26.2.0 migrations need a newer CockroachDB), so the drills run the SQL
-workload. One cluster serves every drill of this module. Each drill is short (6 s outage in a
-16 s drill); benchmarks/chaos.py runs the long ones and reports the numbers.
+The nodes run the CockroachDB image tests/support/cockroach.py chooses
+(`$IAM_SANDBOX_TEST_COCKROACH_IMAGE`, else the pinned official image when it is present
+locally; without one the module skips and says which image it looked for): three secure
+nodes in us-east-1a/b/c behind Debian's real HAProxy (the locally built stand-in image). The
+Ory services stay stand-ins in these tests, so the drills run the SQL workload; the Ory
+workload is tested against real Keto and Kratos on PostgreSQL (test_chaos_ory_workload.py).
+One cluster serves every drill of this module. Each drill is short (6 s outage in a 16 s
+drill); benchmarks/chaos.py runs the long ones and reports the numbers.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 import pytest
 
 from sandbox.chaos.cluster import SqlAccess, wait_recovered
+from sandbox.chaos.engines.cockroach import CockroachProbe
 from sandbox.chaos.sql_workload import DATABASE, INSERT, SqlWorkload
 from tests.support.cockroach import (
     SandboxHome,
@@ -97,7 +101,8 @@ def test_a_zone_drill_loses_nothing_and_recovers(
     assert sql["found"] == committed, "found = acknowledged + ambiguous that committed"
     assert set(report["phases"]) >= {"fault", "restore", "recovered", "end"}
     held = report["phases"]["restore"] - report["phases"]["fault"]
-    # `docker stop` returns once the node is gone: up to its 10 s grace if v20.1 hangs.
+    # `docker stop` returns once the node is gone: up to its 10 s grace when the node is
+    # slow to shut down.
     assert 5.5 <= held <= (18 if mode == "stop" else 7.5), held
     lb = report["load_balancer"]
     assert lb["eject"] is not None and lb["eject"] < 10, lb
@@ -137,7 +142,7 @@ def test_ctrl_c_during_the_outage_restores_the_zone(box: SandboxHome) -> None:
         check=True,
     ).stdout.strip()
     assert state == "running"
-    ok, why = wait_recovered(root_access(box), 3, timeout=90)
+    ok, why = wait_recovered(root_access(box), CockroachProbe(), 3, timeout=90)
     assert ok, why
     status = json.loads(box.run("status", "--output", "json").stdout)
     states = {r["name"]: r["state"] for r in status}

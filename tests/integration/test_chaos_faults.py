@@ -22,7 +22,8 @@ from sandbox.chaos.faults import Mode, compose_fault
 from sandbox.chaos.haproxy_log import compose_lb_times
 from sandbox.exec import run
 from tests.support.cli import run_sandbox
-from tests.support.docker import STANDIN_IMAGES, engine_problem, free_base, standin_ports
+from tests.support.docker import STANDIN_IMAGES, engine_problem, standin_ports
+from tests.support.ports import free_base
 
 pytestmark = [
     pytest.mark.docker,
@@ -119,8 +120,10 @@ def test_each_mode_takes_the_node_down_and_restore_brings_it_back(
     assert {"crdb-2", f"{box.project}-crdb-2"} <= set(network["Aliases"] or [])  # type: ignore[arg-type]
     wait_for(lambda: box.banners() == ALL_READY, seconds=30)
     lb = compose_lb_times(run, f"{box.project}-crdb", "crdb-2", fault_at, restore_at)
-    assert lb.eject is not None and 0 < lb.eject < 6, lb
-    assert lb.readd is not None and 0 < lb.readd < 10, lb
+    # HAProxy's log, in order: crdb-2 went DOWN after the fault and before the restore, and
+    # UP after the restore (how long each took is measured in benchmarks/chaos.py)
+    assert lb.eject is not None and fault_at <= fault_at + lb.eject <= restore_at, lb
+    assert lb.readd is not None and lb.readd >= 0, lb
 
 
 def test_up_heals_what_a_killed_drill_left(box: Box) -> None:

@@ -1,12 +1,11 @@
 """The drill's Ory workload against REAL Ory servers on a real PostgreSQL (no fault here).
 
-Real Ory v26.2.0 does not migrate on the CockroachDB v20.1.17 this machine can build, so the
-zone drill's Compose stack runs stand-in Ory and its drills use the SQL workload. What the Ory
-workload does is tested here instead, against Keto v0.13.0-alpha.0 and Kratos v1.3.1 built
-from their Go modules (tests/support/ory.py), on Debian's PostgreSQL with TLS: Keto tuple
-writes and Kratos identity creations through the admin APIs, then the same keys read back
-through the APIs and through SQL, and audited. Rows deleted behind the workload's back show
-up as lost, in both sources.
+The zone drill's tests on a real CockroachDB (test_chaos_drill.py) run stand-in Ory, so their
+drills use the SQL workload. What the Ory workload does is tested here instead, against Keto
+v0.13.0-alpha.0 and Kratos v1.3.1 built from their Go modules (tests/support/ory.py), on
+Debian's PostgreSQL with TLS: Keto tuple writes and Kratos identity creations through the
+admin APIs, then the same keys read back through the APIs and through SQL, and audited. Rows
+deleted behind the workload's back show up as lost, in both sources.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import pytest
 
 from sandbox.chaos.history import History
 from sandbox.chaos.ory_workload import OryUrls, OryWorkload
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from tests.support import ory
 

@@ -14,18 +14,18 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from sandbox.chaos.cluster import SqlAccess
-from sandbox.chaos.history import History, Type
+from sandbox.chaos.history import Event, History, Type
 from sandbox.chaos.sql_workload import DATABASE, SqlWorkload, SqlWorkloadConfig
-from sandbox.chaos.timeline import unavailability
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
-from tests.support.postgres import Server, postgres_bin, tls_postgres
+from tests.support.postgres import Server, postgres_bin
 
 pytestmark = [
     pytest.mark.postgres,
@@ -37,14 +37,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def pg(session_pki: tuple[Topology, CertLayout]) -> Iterator[tuple[Server, CertLayout]]:
-    _, layout = session_pki
-    node = layout.node_dir("crdb-1")
-    hba = ["hostssl all all 127.0.0.1/32 cert clientcert=verify-full"]
-    with tls_postgres(node / "ca.crt", node / "node.crt", node / "node.key", hba) as server:
-        server.psql("CREATE ROLE root LOGIN")
-        server.psql(f"CREATE DATABASE {DATABASE} OWNER root")
-        yield server, layout
+def pg(
+    cert_postgres: Server, session_pki: tuple[Topology, CertLayout]
+) -> tuple[Server, CertLayout]:
+    cert_postgres.psql("CREATE ROLE root LOGIN")
+    cert_postgres.psql(f"CREATE DATABASE {DATABASE} OWNER root")
+    return cert_postgres, session_pki[1]
 
 
 def server_pids(server: Server) -> list[int]:
@@ -54,15 +52,62 @@ def server_pids(server: Server) -> list[int]:
     return [main, *(int(c) for c in children)]
 
 
-def freeze(server: Server, seconds: float) -> None:
+@contextmanager
+def frozen(server: Server, history: History) -> Iterator[None]:
+    """Freeze the server for the block. The nemesis events bracket the time it is certainly
+    frozen: `fault` after the last SIGSTOP, `restore` before the first SIGCONT."""
     pids = server_pids(server)
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)
+    history.nemesis("fault", "SIGSTOP")
     try:
-        time.sleep(seconds)
+        yield
     finally:
+        history.nemesis("restore", "SIGCONT")
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
+
+
+def wait_for(history: History, what: Callable[[list[Event]], bool]) -> None:
+    """Poll the history until `what` holds of it. The cap only keeps a broken run from hanging:
+    the assertions that follow say what did not happen."""
+    give_up = time.monotonic() + 30
+    while not what(history.events()) and time.monotonic() < give_up:
+        time.sleep(0.05)
+
+
+def index_of(events: list[Event], f: str) -> int:
+    return next(i for i, e in enumerate(events) if e.type is Type.nemesis and e.f == f)
+
+
+def acked(events: list[Event], f: str) -> int:
+    return sum(1 for e in events if e.type is Type.ok and e.f == f)
+
+
+def timed_out_since(f: str) -> Callable[[list[Event]], bool]:
+    """Whether an operation ended on the watchdog's deadline after the nemesis event `f`."""
+
+    def check(events: list[Event]) -> bool:
+        after = events[index_of(events, f) + 1 :]
+        return any(e.error in DEADLINE_ERRORS for e in after)
+
+    return check
+
+
+DEADLINE_ERRORS = {"deadline", "deadline during commit"}
+
+
+def operations(events: list[Event]) -> list[tuple[int, int, Event]]:
+    """(index of its invoke, index of its completion, completion) of every completed operation:
+    each process runs one operation at a time, so a completion ends the process's last invoke."""
+    last: dict[str, int] = {}
+    out = []
+    for i, e in enumerate(events):
+        if e.type is Type.invoke:
+            last[e.process] = i
+        elif e.type in (Type.ok, Type.fail, Type.info):
+            out.append((last[e.process], i, e))
+    return out
 
 
 def test_a_frozen_server_costs_the_deadline_and_loses_nothing(
@@ -74,33 +119,40 @@ def test_a_frozen_server_costs_the_deadline_and_loses_nothing(
     load.create_table()
     history = History()
     load.start(history)
-    time.sleep(1.5)
-    fault_at = history.nemesis("fault", "SIGSTOP")
-    freeze(server, 3.0)
-    history.nemesis("restore", "SIGCONT")
-    time.sleep(2.5)
+    wait_for(history, lambda events: acked(events, "write") >= 20)
+    with frozen(server, history):
+        # frozen until the watchdog has cut an operation short (the server never answers)
+        wait_for(history, timed_out_since("fault"))
+    before = acked(history.events(), "write")
+    wait_for(history, lambda ev: acked(ev, "write") >= before + 20 and acked(ev, "read") >= 10)
     load.stop()
-    end = history.nemesis("end")
+    history.nemesis("end")
     events = history.events()
 
     (result,) = load.audits(events)
     assert result.ok, result
     assert result.lost == () and result.duplicates == ()
-    assert result.acknowledged > 50
-    errors = {e.error for e in events if e.type in (Type.fail, Type.info)}
-    assert errors & {"deadline", "deadline during commit", "connect failed"}, errors
+    assert result.acknowledged >= 40
+    fault, restore = index_of(events, "fault"), index_of(events, "restore")
+    during = events[fault + 1 : restore]
+    # The watchdog bounds every operation: while the server was frozen, an operation ended on
+    # the client's deadline instead of waiting for the thaw...
+    errors_while_frozen = {e.error for e in during if e.error}
+    assert errors_while_frozen & DEADLINE_ERRORS, errors_while_frozen
+    # ...and no operation sent to the frozen server was acknowledged before the thaw.
+    answered_while_frozen = [
+        e
+        for sent, done, e in operations(events)
+        if e.type is Type.ok and fault < sent < done < restore
+    ]
+    assert answered_while_frozen == []
+    # Writes resumed after the thaw: writes sent after it were acknowledged.
+    assert [e for sent, _, e in operations(events) if sent > restore and e.type is Type.ok] != []
     # Writes that had reached COMMIT when the server froze are ambiguous, and resolved.
     assert all(
         r.error.endswith("during commit") or r.error == "in flight at the end"
         for r in result.ambiguous
     )
     assert result.found == result.acknowledged + result.ambiguous_committed
-    # The watchdog bounds every operation: nothing waited much past the 1 s deadline...
-    waits = [e.latency for e in events if e.latency is not None and e.f == "write"]
-    assert max(waits) < 1.0 + 2.5, max(waits)
-    # ...and writes stopped for about as long as the server was frozen.
-    gap = unavailability(events, "sql", end)
-    assert gap is not None and 2.5 < gap.seconds < 6, gap
-    assert gap.start == pytest.approx(fault_at, abs=1.0)
     # The reader saw every acknowledged key it asked for.
-    assert result.reads > 5 and result.stale_reads == ()
+    assert result.reads >= 10 and result.stale_reads == ()

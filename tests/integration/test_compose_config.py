@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
-from sandbox.drivers.base import DriverContext
-from sandbox.drivers.compose import ComposeDriver
-from sandbox.pipeline.status import Status
+from sandbox.model.topology import Topology
+from sandbox.plan.status import Status
+from sandbox.runtime.base import DriverContext
+from sandbox.runtime.compose import ComposeDriver
 from sandbox.state import StateDir
 from tests.support.docker import compose_command
 

@@ -3,9 +3,9 @@
 No registry is reachable here, so CockroachDB and the Ory services are played by
 tests/standin (built by scripts/prepare-docker.sh); the load balancer is Debian's real
 HAProxy, health-checking each node over TLS with the sandbox's CA. What stays here needs the
-stand-in: its per-node banners, a migration made to fail, and the license statement (v20.1's
-OSS build has no `enterprise.license` setting). The database stages on a real CockroachDB
-are in test_compose_real_cockroach.py.
+stand-in: its per-node banners, a migration made to fail, and the license statement (the key
+the test sets is made up, and a real server refuses a key that is not genuine). The database
+stages on a real CockroachDB are in test_compose_real_cockroach.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,14 +22,15 @@ import pytest
 import yaml
 
 from sandbox.probes import http_status
+from tests.support.cli import run_sandbox
 from tests.support.docker import (
     BROKEN_HYDRA,
     STANDIN_IMAGES,
     UP_STAGES,
     engine_problem,
-    free_base,
     standin_ports,
 )
+from tests.support.ports import free_base
 from tests.support.squat import squat
 
 pytestmark = [
@@ -59,16 +59,7 @@ class Sandbox:
     def run(
         self, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        full = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
-        full.update(env or {})
-        return subprocess.run(
-            [sys.executable, "-m", "sandbox", *args],
-            cwd=self.home,
-            env=full,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_sandbox(self.home, *args, env=env, timeout=300)
 
     def labelled(self, kind: str) -> list[str]:
         argv = {

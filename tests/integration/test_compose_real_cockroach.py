@@ -1,17 +1,19 @@
-"""The Compose stack's database stages on a real server: CockroachDB v20.1.17 built from its Go
-module (scripts/prepare-cockroach.sh), the newest version the Go module proxy serves.
+"""The Compose stack's database stages on a real CockroachDB (tests/support/cockroach.py:
+`$IAM_SANDBOX_TEST_COCKROACH_IMAGE`, else the pinned official image when present locally;
+skipped, with the image looked for, when there is none).
 
 One cluster for the whole module, brought up by `sandbox up`: three secure nodes with their
 localities, `cockroach init`, the bootstrap SQL through the load balancer, and Debian's real
-HAProxy health-checking each node's `/health?ready=1` over TLS. The Ory services stay stand-ins:
-Ory v26.2.0's migrations need a CockroachDB newer than 20.1. The rendered node command is the
-one for the pinned v25.4 and runs unchanged: every flag in it is accepted by v20.1 too.
-The stand-in-only checks (its banners, a broken migration) stay in test_compose_driver.py.
+HAProxy health-checking each node's `/health?ready=1` over TLS. The nodes run the command
+rendered for the pinned v25.4 unchanged. The Ory services stay stand-ins in these tests: real
+Hydra, Kratos and Keto do not run here. The stand-in-only checks (its banners, a broken
+migration) stay in test_compose_driver.py.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,8 +22,10 @@ import psycopg
 import pytest
 
 from tests.support.cockroach import (
-    REAL_COCKROACH_NAME,
     SandboxHome,
+    image_release,
+    real_cockroach_image,
+    real_cockroach_name,
     real_cockroach_problem,
     write_real_cockroach_sandbox,
 )
@@ -47,7 +51,7 @@ def cluster(
     try:
         up = box.run("up")
         if up.returncode != 0:
-            pytest.fail(f"sandbox up on {REAL_COCKROACH_NAME} failed:\n{up.stderr}")
+            pytest.fail(f"sandbox up on {real_cockroach_name()} failed:\n{up.stderr}")
         yield box, up
     finally:
         box.down()
@@ -96,8 +100,13 @@ def test_up_runs_every_stage(cluster: tuple[SandboxHome, subprocess.CompletedPro
 
 
 def test_it_is_the_real_server(box: SandboxHome) -> None:
+    """`version()` of the server itself; when the image's tag names a release (the pinned
+    official image does), the server reports that release."""
     [[version]] = sql_rows(box, "SELECT version()")
-    assert version.startswith("CockroachDB OSS v20.1.17 "), version
+    assert re.match(r"CockroachDB (CCL|OSS) v\d+\.\d+\.\d+", version), version
+    release = image_release(real_cockroach_image())
+    if release is not None:
+        assert version.split()[2] == release, (version, real_cockroach_image())
 
 
 def test_status_shows_three_zones(box: SandboxHome) -> None:

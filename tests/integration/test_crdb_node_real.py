@@ -1,5 +1,6 @@
-"""The rendered node command on a real server (CockroachDB v20.1.17 built from its Go module,
-scripts/prepare-cockroach.sh), brought up by `sandbox up` on Compose:
+"""The rendered node command on a real CockroachDB (the image tests/support/cockroach.py
+chooses: `$IAM_SANDBOX_TEST_COCKROACH_IMAGE`, else the pinned official image when present
+locally; skipped, naming the image, without one), brought up by `sandbox up` on Compose:
 
 - `sandbox logs crdb-N` shows the server's own log, because the nodes log to stderr;
 - diagnostics reporting is off in a fresh cluster, because every node starts with

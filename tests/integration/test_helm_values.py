@@ -1,5 +1,5 @@
 """The Helm values against the real charts: `helm template` (Helm v3.19.0 built from its Go
-module) of the Ory charts 0.62.1, with the values the kind and aws drivers install.
+module) of the Ory charts 0.62.1, with the values the Kubernetes runtime installs.
 
 - Every value the sandbox sets is read by the chart: changing any one of them changes the
   rendered manifests. A key the chart ignores (as kratos and keto ignore
@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.render import compose, helm_values, ory
 from tests.support import helm
 
@@ -137,7 +137,9 @@ def flatten(node: Any, path: KeyPath = ()) -> dict[KeyPath, Any]:
 
 
 def compose_files(topology: Topology) -> dict[str, str]:
-    secrets = ory.OrySecrets("pw", "system-secret", "default-secret", "cookie-secret", "c" * 32)
+    secrets = ory.OrySecrets(
+        "pw", "system-secret", "default-secret", "cookie-secret", "c" * 32, "su-pw", "repl-pw"
+    )
     return compose.render_project(topology, secrets).public
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from junitparser import Failure, JUnitXml
 
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from tests.support import ory
 from tests.support.ci import junit_xsd

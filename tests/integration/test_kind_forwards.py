@@ -1,4 +1,5 @@
-"""Managed port-forwards for real: detached, recorded in the state dir, stopped by `down`.
+"""Managed port-forwards for real (`sandbox.runtime.kube.forwards`): detached, recorded in the
+state dir, stopped by `down`.
 
 A stand-in `kubectl` (a Python script on PATH) answers `version --client` and, for
 `port-forward ... HOST:REMOTE`, listens on 127.0.0.1:HOST like the real one.
@@ -14,9 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.drivers.k8s import _pid_alive
-from sandbox.drivers.kind import KindDriver
+from sandbox.plan.status import Status
 from sandbox.probes import port_is_open
+from sandbox.render import helm_values
+from sandbox.runtime.kube.commands import ProcessExecutor, Session
+from sandbox.runtime.kube.forwards import Forward, Forwards, _pid_alive
+from sandbox.runtime.kube.providers.kind import KindProvider
+from sandbox.runtime.kube.runtime import KubeRuntime
 from tests.support.kube import make_driver
 
 FAKE_KUBECTL = """\
@@ -60,35 +65,49 @@ def wait_until(predicate: object, seconds: float = 10) -> bool:
     return False
 
 
+def runtime(tmp_path: Path) -> KubeRuntime:
+    """The kind runtime as `sandbox up` builds it: real processes, tools from PATH."""
+    driver, _ = make_driver(lambda ctx: KubeRuntime(ctx, KindProvider(ctx)), tmp_path)
+    assert isinstance(driver, KubeRuntime)
+    return driver
+
+
+def start(driver: KubeRuntime, kubectl: Path) -> None:
+    session = Session(Status(quiet=True), ProcessExecutor(), lambda name, dry: str(kubectl))
+    forwards = [Forward(*f) for f in helm_values.port_forwards(driver.topology)]
+    driver.forwards.start(session, driver.cli(session).kubectl().argv, forwards)
+
+
 def test_forwards_open_every_host_port_and_down_stops_them(
     tmp_path: Path, fake_kubectl: Path
 ) -> None:
-    driver, _ = make_driver(KindDriver, tmp_path)
+    driver = runtime(tmp_path)
+    forwards: Forwards = driver.forwards
     ports = [port for _, port in driver.topology.settings.ports.named()]
     try:
-        driver.start_forwards()
+        start(driver, fake_kubectl)
         assert all(port_is_open(p) for p in ports)
-        records = json.loads(driver.forwards_file.read_text())
+        records = json.loads(forwards.file.read_text())
         assert sorted(r["port"] for r in records) == sorted(ports)
-        assert driver.forwards_file.stat().st_mode & 0o777 == 0o600
-        assert sorted(driver.forwarded_ports()) == sorted(ports)
+        assert forwards.file.stat().st_mode & 0o777 == 0o600
+        assert sorted(forwards.ports()) == sorted(ports)
         pids = [r["pid"] for r in records]
         assert all(_pid_alive(pid) for pid in pids)
     finally:
-        stopped = driver.stop_forwards()
+        stopped = forwards.stop()
     assert sorted(stopped) == sorted(pids)
     assert wait_until(lambda: not any(port_is_open(p) for p in ports))
-    assert not driver.forwards_file.exists()
+    assert not forwards.file.exists()
 
 
 def test_a_dropped_forward_is_reopened(tmp_path: Path, fake_kubectl: Path) -> None:
     import signal
     import subprocess
 
-    driver, _ = make_driver(KindDriver, tmp_path)
+    driver = runtime(tmp_path)
     port = driver.topology.settings.ports.keto_read
     try:
-        driver.start_forwards()
+        start(driver, fake_kubectl)
         # kill the kubectl child (not the supervising loop) that holds this port
         listing = subprocess.run(
             ["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True
@@ -102,20 +121,20 @@ def test_a_dropped_forward_is_reopened(tmp_path: Path, fake_kubectl: Path) -> No
         assert wait_until(lambda: not _pid_alive(child) or not port_is_open(port), 5)
         assert wait_until(lambda: port_is_open(port), 10)
     finally:
-        driver.stop_forwards()
+        driver.forwards.stop()
 
 
 def test_down_leaves_a_reused_pid_alone(tmp_path: Path) -> None:
     import subprocess
 
-    driver, _ = make_driver(KindDriver, tmp_path)
+    driver = runtime(tmp_path)
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         driver.workdir.mkdir(parents=True)
         record = [{"pid": stranger.pid, "port": 1, "resource": "x"}]
-        driver.forwards_file.write_text(json.dumps(record))
-        assert driver.forwarded_ports() == []
-        assert driver.stop_forwards() == []
+        driver.forwards.file.write_text(json.dumps(record))
+        assert driver.forwards.ports() == []
+        assert driver.forwards.stop() == []
         assert stranger.poll() is None  # still running: it was never ours
     finally:
         stranger.kill()

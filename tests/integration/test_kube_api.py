@@ -20,13 +20,24 @@ import pytest
 import yaml
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
-from sandbox.drivers.base import DriverContext, UpOptions
-from sandbox.drivers.k8s import ClusterAccess, K8sDriver
-from sandbox.drivers.k8s_plan import placement
-from sandbox.drivers.kind import KindDriver
-from sandbox.pipeline.status import Status
+from sandbox.model.topology import Topology
+from sandbox.plan.status import Status
 from sandbox.render import helm_values, k8s
+from sandbox.runtime.base import DriverContext
+from sandbox.runtime.kube.commands import ProcessExecutor
+from sandbox.runtime.kube.deployment import (
+    KubeDeployment,
+    deployment_files,
+    public_services,
+    write_files,
+)
+from sandbox.runtime.kube.live import inspect
+from sandbox.runtime.kube.providers.eks import EksProvider
+from sandbox.runtime.kube.providers.existing import ClusterAccess, ExistingProvider
+from sandbox.runtime.kube.providers.kind import KindProvider
+from sandbox.runtime.kube.runtime import KubeRuntime
+from sandbox.runtime.kube.steps import helm_install
+from sandbox.runtime.kube.update import placement
 from sandbox.state import StateDir
 from tests.support.kube import port_settings, run_cli
 from tests.support.kubeapi import (
@@ -84,6 +95,15 @@ def up(server: ApiServer, tmp_path: Path, *extra: str) -> subprocess.CompletedPr
     )
 
 
+def built(server: ApiServer) -> Any:
+    """Tools as the runtime resolves them: the built Helm and kubectl of this test run."""
+
+    def tool(name: str, dry_run: bool) -> str:
+        return str(HELM) if name == "helm" else str(server.kubectl)
+
+    return tool
+
+
 def decoded(secret: dict[str, Any], key: str) -> str:
     return base64.b64decode(secret["data"][key]).decode()
 
@@ -116,14 +136,16 @@ def test_every_rendered_object_passes_a_strict_server_dry_run(
     # the ServiceAccount controller's part: pods (the charts' test pods) need `default`
     server.kubectl_run("create", "serviceaccount", "default", "-n", name)
     seen = 0
-    for data, cls in ((base, KindDriver), (hostname, K8sDriver)):
+    for data, provider in ((base, KindProvider), (hostname, ExistingProvider)):
         topology = Topology(Settings.model_validate(data))
-        ctx = DriverContext(topology, StateDir(tmp_path / cls.__name__), Status(quiet=True))
-        driver = cls(ctx)
+        ctx = DriverContext(topology, StateDir(tmp_path / provider.__name__), Status(quiet=True))
+        driver = KubeRuntime(ctx, provider(ctx))
         driver.prepare()
-        objects = [o for docs in k8s.manifests(topology, driver.target).values() for o in docs]
-        objects += k8s.secrets(topology, driver.secret_material())
-        if driver.target == "kind":
+        driver.render(driver.rendered)
+        flavour = driver.provider.flavour
+        objects = [o for docs in k8s.manifests(topology, flavour).values() for o in docs]
+        objects += k8s.secrets(topology, driver.secret_material(topology))
+        if flavour == "kind":
             objects.append(k8s.storage_class(topology, "kind"))
             objects.append(k8s.storage_class(topology, "aws"))
         lines = dry_run(server, objects)
@@ -173,29 +195,32 @@ def test_every_rendered_object_passes_a_strict_server_dry_run(
     )
 
 
-# -- helm upgrade --install with the drivers' own flags -----------------------------------------
+# -- helm upgrade --install with the runtime's own flags ----------------------------------------
 
 
-def test_helm_installs_the_three_charts_with_the_drivers_flags(
+def test_helm_installs_the_three_charts_with_the_runtimes_flags(
     server: ApiServer, charts: str, tmp_path: Path
 ) -> None:
     name = "helm-charts"
     topology = Topology(Settings.model_validate(settings_data(name, charts, tmp_path)))
     ctx = DriverContext(topology, StateDir(tmp_path / "state"), Status(quiet=True))
-    driver = K8sDriver(ctx)
-    driver.access = ClusterAccess(str(server.kubeconfig), None)
+    provider = ExistingProvider(ctx)
+    provider.access = ClusterAccess(str(server.kubeconfig), None)
+    driver = KubeRuntime(ctx, provider, tools=built(server))
     driver.prepare()
+    driver.render(driver.rendered)
     env = {**os.environ, **server.env()}
     # the namespace and the Secrets the charts read (the CA must exist before the hooks run)
     manifests = k8s.manifests(topology, "k8s")
     server.kubectl_run("apply", "-f", "-", stdin=k8s.to_yaml(*manifests["00-namespace.yaml"]))
-    secrets = k8s.to_yaml(*k8s.secrets(topology, driver.secret_material()), header="")
+    secrets = k8s.to_yaml(*k8s.secrets(topology, driver.secret_material(topology)), header="")
     server.kubectl_run("apply", "-f", "-", stdin=secrets)
-    driver.tool = lambda tool: str(HELM) if tool == "helm" else str(server.kubectl)  # type: ignore[method-assign]
+    cli = driver.cli(driver.session(False))
+    deployment = KubeDeployment(topology, "k8s")
     helm = [
-        c.argv
-        for _title, commands in driver.deploy_steps(600, wait=False)
-        for c in commands
+        list(c.argv)
+        for step in driver.up_steps(cli, deployment, None, wait=False, timeout=600)
+        for c in step.commands
         if c.argv[0] == str(HELM)
     ]
     assert [a[a.index("--install") + 1] for a in helm] == ["hydra", "kratos", "keto"]
@@ -333,10 +358,11 @@ def test_three_zoned_nodes_are_used(server: ApiServer, charts: str, tmp_path: Pa
     try:
         topology = Topology(Settings.model_validate(settings_data("zones", charts, tmp_path)))
         ctx = DriverContext(topology, StateDir(tmp_path / "state"), Status(quiet=True))
-        driver = K8sDriver(ctx)
-        driver.choose_access(server.kubeconfig, None)
-        driver.tool = lambda tool: str(server.kubectl)  # type: ignore[method-assign]
-        chosen, note = placement(topology, driver.inspect())
+        provider = ExistingProvider(ctx)
+        provider.access = ClusterAccess(str(server.kubeconfig), None)
+        driver = KubeRuntime(ctx, provider, tools=built(server))
+        live = inspect(ProcessExecutor(), driver.cli(driver.session(False)), topology)
+        chosen, note = placement(topology, live)
     finally:
         server.kubectl_run("delete", "node", *nodes)
     assert [n.locality for n in chosen.nodes] == [
@@ -425,31 +451,32 @@ def test_down_leaves_a_namespace_it_did_not_create(
 def test_public_urls_follow_the_load_balancer_addresses(
     server: ApiServer, charts: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sandbox.drivers.aws import AwsDriver
-
     name = "public-nlb"
     topology = Topology(Settings.model_validate(settings_data(name, charts, tmp_path)))
     ctx = DriverContext(topology, StateDir(tmp_path / "state"), Status(quiet=True))
-    driver = AwsDriver(ctx)
-    driver.tool = lambda tool: str(HELM) if tool == "helm" else str(server.kubectl)  # type: ignore[method-assign]
-    driver.kubeconfig.parent.mkdir(parents=True)
-    driver.kubeconfig.write_bytes(server.kubeconfig.read_bytes())
-    driver.exposed = True
+    provider = EksProvider(ctx)
+    driver = KubeRuntime(ctx, provider, tools=built(server))
+    provider.kubeconfig.parent.mkdir(parents=True)
+    provider.kubeconfig.write_bytes(server.kubeconfig.read_bytes())
     driver.prepare()
+    deployment = KubeDeployment(topology, "aws", exposed=True)
+    write_files(driver.rendered, deployment_files(deployment))
     server.kubectl_run(
         "apply", "-f", "-", stdin=k8s.to_yaml(*k8s.manifests(topology)["00-namespace.yaml"])
     )
-    secrets = k8s.to_yaml(*k8s.secrets(topology, driver.secret_material()), header="")
+    secrets = k8s.to_yaml(*k8s.secrets(topology, driver.secret_material(topology)), header="")
     server.kubectl_run("apply", "-f", "-", stdin=secrets)
     env = {**os.environ, **server.env()}
+    session = driver.session(False)
+    cli = driver.cli(session)
     with JobCompleter(server, name):
-        for svc in ("hydra", "kratos", "keto"):
-            argv = driver.helm_command(svc, 600).argv
+        for component in topology.components:
+            argv = helm_install(cli, topology, component, driver.rendered, 600).argv
             done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
             assert done.returncode == 0, done.stderr
         # what the AWS Load Balancer Controller does: give each LoadBalancer Service an address
         hosts = {}
-        for svc, service in driver.public_services().items():
+        for svc, service in public_services(topology).items():
             got = server.get("-n", name, "service", service)
             assert got["spec"]["type"] == "LoadBalancer"
             assert (
@@ -467,8 +494,8 @@ def test_public_urls_follow_the_load_balancer_addresses(
             )
         for key, value in server.env().items():
             monkeypatch.setenv(key, value)
-        driver.after_deploy(UpOptions(public=True, yes=True, wait=False))
-    assert driver.addresses == hosts
+        driver.publish(session, cli, deployment, wait=False, timeout=600)
+    assert driver.topology is topology  # the addresses went into a new deployment, not here
     hydra = yaml.safe_load(server.get("-n", name, "configmap", "hydra")["data"]["hydra.yaml"])
     issuer = "http://hydra-0123abcd.elb.us-east-1.amazonaws.com:4444/"
     assert hydra["urls"]["self"] == {"issuer": issuer, "public": issuer}

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import run_sandbox
-from tests.support.postgres import free_port
+from tests.support.cli import run_sandbox, start_sandbox
+from tests.support.ports import free_port
 
 aiohttp_web = pytest.importorskip("aiohttp.web")
 
@@ -230,18 +230,16 @@ def test_timeouts_are_errors_of_their_own_kind(tmp_path: Path, client: str) -> N
 
 def test_metrics_endpoint_parses_while_it_runs(tmp_path: Path, honest: FakeKeto) -> None:
     import subprocess
-    import sys
 
     from prometheus_client.parser import text_string_to_metric_families
 
     port = free_port()
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("SANDBOX_")}
-    argv = [
-        sys.executable, "-m", "sandbox", "--state-dir", str(tmp_path / "s"), "load", "keto",
+    args = [
+        "--state-dir", str(tmp_path / "s"), "load", "keto",
         "--keto-read-url", honest.url, "--keto-write-url", honest.url, "--duration", "4s",
         "--warmup", "0s", "--concurrency", "2", "--metrics-port", str(port),
     ]  # fmt: skip
-    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+    proc = start_sandbox(tmp_path, *args, stdout=subprocess.PIPE)
     try:
         text = ""
         deadline = time.monotonic() + 15

@@ -9,10 +9,7 @@ the table and the JSON report of the same run agree. `--cleanup` leaves none of 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,22 +17,13 @@ from typing import Any
 
 import pytest
 
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from tests.support import ory
+from tests.support.cli import run_sandbox
+from tests.support.load_counts import load_counts
 
 pytestmark = ory.real_ory_marks()
-ROOT = Path(__file__).resolve().parents[2]
-
-# What the run wrote, found by its run id. Hydra deletes a client's tokens with the client.
-CLIENTS = "SELECT count(*) AS n FROM hydra_client WHERE client_name LIKE %(like)s"
-TOKENS = """\
-SELECT count(*) AS n FROM hydra_oauth2_access a JOIN hydra_client c ON c.id = a.client_id
-WHERE c.client_name LIKE %(like)s"""
-IDENTITIES = "SELECT count(*) AS n FROM identities WHERE traits->>'email' LIKE %(like)s"
-TUPLES = """\
-SELECT count(*) AS n FROM keto_relation_tuples t JOIN keto_uuid_mappings o ON o.id = t.object
-WHERE t.namespace = 'documents' AND o.string_representation LIKE %(like)s"""
 
 
 @dataclass
@@ -52,12 +40,7 @@ class Live:
         return int(row["n"])
 
     def counts(self, run_id: str) -> dict[str, int]:
-        return {
-            "hydra.clients": self.rows("hydra", CLIENTS, f"sandbox-load-{run_id}-%"),
-            "hydra.tokens": self.rows("hydra", TOKENS, f"sandbox-load-{run_id}-%"),
-            "kratos.identities": self.rows("kratos", IDENTITIES, f"%.load-{run_id}-%"),
-            "keto.tuples": self.rows("keto", TUPLES, f"load-{run_id}-%"),
-        }
+        return load_counts(self.stack.database_urls, run_id)
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +51,13 @@ def live(session_pki: tuple[Topology, CertLayout]) -> Iterator[Live]:
 
 def load(live: Live, tmp_path: Path, *args: str) -> tuple[dict[str, Any], str, str]:
     """Run `sandbox load ARGS` with the seeds' variables; (JSON report, table, stderr)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
-    env.update(live.stack.urls)
-    env["PYTHONPATH"] = str(ROOT)
     report = tmp_path / "report.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "sandbox", "--state-dir", str(tmp_path / "none"), "load", *args,
-         "--report", str(report)],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = run_sandbox(
+        tmp_path,
+        *("--state-dir", str(tmp_path / "none"), "load", *args, "--report", str(report)),
+        env=live.stack.urls,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(report.read_text()), done.stdout, done.stderr
 

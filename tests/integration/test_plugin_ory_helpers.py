@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from tests.support import ory
 

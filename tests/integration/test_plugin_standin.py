@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ci import NOTHING, clean_env, labelled, standin_settings
+from tests.support.ci import CALLER_VARIABLES, NOTHING, clean_env, labelled, standin_settings
+from tests.support.cli import run_sandbox
 from tests.support.docker import BROKEN_HYDRA, engine_problem
 
 pytest_plugins = ["pytester"]
@@ -119,12 +120,12 @@ def test_keep_then_the_next_run_reuses_and_removes(inner: Inner, tmp_path: Path)
     finally:
         if labelled(name) != NOTHING:
             state = str(inner.path / f".sandbox-{name}")
-            subprocess.run(
-                [sys.executable, "-m", "sandbox", "--state-dir", state, "down", "--volumes"],
-                cwd=inner.path,
-                env=clean_env(SANDBOX_PROJECT=name),
-                capture_output=True,
-                check=False,
+            run_sandbox(
+                inner.path,
+                *("--state-dir", state, "down", "--volumes"),
+                env={"SANDBOX_PROJECT": name},
+                drop=CALLER_VARIABLES,
+                timeout=300,
             )
 
 

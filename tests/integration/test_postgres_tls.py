@@ -6,16 +6,15 @@ SQL user (`hostssl ... cert clientcert=verify-full`); psycopg connects with `ver
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from sandbox.pki.store import ensure_pki
-from tests.support.postgres import Server, postgres_bin, tls_postgres
+from tests.support.postgres import Server, postgres_bin
 
 pytestmark = [
     pytest.mark.postgres,
@@ -27,13 +26,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def server(session_pki: tuple[Topology, CertLayout]) -> Iterator[Server]:
-    _, layout = session_pki
-    node = layout.node_dir("crdb-1")
-    hba = ["hostssl all all 127.0.0.1/32 cert clientcert=verify-full"]
-    with tls_postgres(node / "ca.crt", node / "node.crt", node / "node.key", hba) as pg:
-        pg.psql("CREATE USER ory")
-        yield pg
+def server(cert_postgres: Server) -> Server:
+    cert_postgres.psql("CREATE USER ory")
+    return cert_postgres
 
 
 def connect(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from sandbox.pki.store import ensure_pki
 

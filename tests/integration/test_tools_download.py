@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 
-from sandbox.config.settings import Tools
+from sandbox.config.tools import Tools
 from sandbox.errors import SandboxError
 from sandbox.tools import Toolbox, current_platform
+from tests.support.ports import free_port
 
 VERSIONS = {"kind": "v0.32.0", "kubectl": "v1.36.1", "helm": "v3.19.0", "eksctl": "v0.230.0"}
 OUTPUT = {
@@ -188,7 +189,7 @@ def test_a_pinned_checksum_wins_over_the_published_one(site: ReleaseSite, tmp_pa
 
 
 def test_offline_is_one_clear_error(tmp_path: Path) -> None:
-    closed = ReleaseSite(tmp_path, port=_closed_port())
+    closed = ReleaseSite(tmp_path, port=free_port())
     with pytest.raises(SandboxError) as caught:
         toolbox(closed, tmp_path).ensure("kubectl")
     message = caught.value.message
@@ -224,14 +225,6 @@ def test_a_binary_on_path_is_used_when_its_version_fits(site: ReleaseSite, tmp_p
     local.write_text("#!/bin/sh\necho 'Client Version: v1.32.4'\n")  # too old: fetched
     site.publish("kubectl", script("kubectl"))
     assert box.ensure("kubectl") == box.cached_path("kubectl")
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_no_temporary_files_survive_an_interrupted_install(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +29,13 @@ from sandbox.checks.report import Report, Result
 from sandbox.checks.run import Run
 from sandbox.checks.targets import resolve
 from sandbox.checks.verify import PLAN, Step, verify
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from tests.support import ory
-from tests.support.postgres import Server, tls_postgres
+from tests.support.cli import run_sandbox
+from tests.support.postgres import Server, sandbox_postgres
 
 pytestmark = ory.real_ory_marks()
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -52,27 +51,21 @@ class Live:
 @pytest.fixture(scope="module")
 def live(session_pki: tuple[Topology, CertLayout]) -> Iterator[Live]:
     topology, layout = session_pki
-    node = layout.node_dir("crdb-1")
-    hba = ["hostssl all all 127.0.0.1/32 scram-sha-256"]
-    with tls_postgres(node / "ca.crt", node / "node.crt", node / "node.key", hba) as pg:
+    with sandbox_postgres(layout, "password") as pg:
         ory.create_databases(pg)
         with ory.ory_stack(topology, pg, layout.ca_cert) as stack:
             yield Live(stack, pg, layout, topology)
 
 
+SEEDS = (
+    *("SANDBOX_", "HYDRA_", "KRATOS_PUBLIC_URL", "KRATOS_ADMIN_URL"),
+    *("KETO_READ_REMOTE", "KETO_WRITE_REMOTE", "DATABASE_URL"),
+)
+"""The caller's variables `verify` would read: each test sets its own."""
+
+
 def cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "HYDRA_"))}
-    for key in ("KRATOS_PUBLIC_URL", "KRATOS_ADMIN_URL", "KETO_READ_REMOTE", "KETO_WRITE_REMOTE"):
-        base.pop(key, None)
-    base.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "sandbox", *args],
-        env={**base, "PYTHONPATH": str(ROOT), **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_sandbox(cwd, *args, env=env, drop=SEEDS, timeout=180)
 
 
 def assert_no_secrets(text: str) -> None:
@@ -149,7 +142,7 @@ def test_verify_finds_everything_in_the_sandbox_state(live: Live, tmp_path: Path
 
 
 def test_unreachable_stack_fails_in_seconds_with_one_line(tmp_path: Path) -> None:
-    from tests.support.postgres import free_port
+    from tests.support.ports import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"
     env = {k: dead for k in ("HYDRA_PUBLIC_URL", "HYDRA_ADMIN_URL", "KRATOS_PUBLIC_URL")}

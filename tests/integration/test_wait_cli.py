@@ -6,15 +6,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support.ci import clean_env, labelled
+from tests.support.ci import CALLER_VARIABLES, clean_env, labelled
 from tests.support.cli import run_sandbox
-from tests.support.docker import STANDIN_IMAGES, engine_problem, free_base, standin_ports
+from tests.support.docker import STANDIN_IMAGES, engine_problem, standin_ports
+from tests.support.ports import free_base
 
 pytestmark = [
     pytest.mark.docker,
@@ -52,10 +52,10 @@ def test_wait_export_github_and_the_fixture_reusing_a_running_sandbox(tmp_path: 
     (tmp_path / "sandbox.yaml").write_text(yaml.safe_dump(settings))
     github_env = tmp_path / "github_env"
     github_env.write_text("EARLIER=kept\n")
-    env = clean_env(GITHUB_ENV=str(github_env))
+    env = {"GITHUB_ENV": str(github_env)}
 
     def sandbox(*args: str) -> tuple[int, str, str]:
-        done = run_sandbox(tmp_path, *args, env=env, timeout=300)
+        done = run_sandbox(tmp_path, *args, env=env, drop=CALLER_VARIABLES, timeout=300)
         return done.returncode, done.stdout, done.stderr
 
     try:
@@ -106,10 +106,9 @@ def test_wait_export_github_and_the_fixture_reusing_a_running_sandbox(tmp_path: 
 
         stopped = os.system(f"docker stop -t 2 {project}-hydra >/dev/null")
         assert stopped == 0
-        started = time.monotonic()
+        # that the timeout holds is tested on a fake clock: tests/unit/test_deadlines.py
         code, out, err = sandbox("wait", "--timeout", "2", "--output", "json")
         assert code == 1
-        assert time.monotonic() - started < 2 + 3, "the timeout holds (plus start-up)"
         assert json.loads(out)["unhealthy"] == {"hydra": "exited"}
         assert err.strip().startswith("error: not healthy within 2s: hydra (exited)")
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.cli import sandbox_env
 from tests.support.docker import STANDIN_IMAGES
 
 
@@ -41,12 +42,14 @@ def standin_settings(**images: str) -> str:
     )
 
 
+CALLER_VARIABLES = ("SANDBOX_", "HYDRA_", "KRATOS_", "KETO_", "DATABASE_URL", "GITHUB_", "PYTEST_")
+"""What a sandbox or an inner pytest session started by a CI test must not inherit: the
+settings, the seeds' variables, the CI's and pytest's own (`drop` of tests.support.cli)."""
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment without SANDBOX_* or the seeds' variables, plus `extra`."""
-    drop = ("SANDBOX_", "HYDRA_", "KRATOS_", "KETO_", "DATABASE_URL", "GITHUB_", "PYTEST_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env.update(extra)
-    return env
+    return sandbox_env(extra, drop=CALLER_VARIABLES)
 
 
 def labelled(project: str) -> dict[str, list[str]]:

@@ -1,30 +1,96 @@
-"""A real CockroachDB for the Compose tests: the image scripts/prepare-cockroach.sh builds.
+"""A real CockroachDB for the Compose tests, from an image already present on the engine.
 
-No image registry is reachable, so the server is CockroachDB v20.1.17 built from its Go
-module (the newest version the module proxy serves). It runs the database stages for real:
-secure nodes, localities, `cockroach init`, the bootstrap SQL, HAProxy's TLS health checks.
-The Ory services stay stand-ins: Ory v26.2.0's migrations need a CockroachDB newer than 20.1.
+The image is `$IAM_SANDBOX_TEST_COCKROACH_IMAGE` when that is set, else the pinned official
+image `cockroachdb/cockroach:<version>` (the settings' default `versions.cockroach`). Nothing
+is pulled and nothing is built: no registry is reachable on the machines where this suite is
+developed, and CockroachDB's source is under the vendor's own licence, not an open-source one,
+so this repository neither downloads nor builds it. Where the image is missing, the tests that
+need it skip, and the reason names the variable and the image looked for. On a machine with
+registry access, `docker pull cockroachdb/cockroach:<pinned version>` is enough for them to run.
 
-The image runs the rendered node command unchanged: the stack stays written for the pinned
-v25.4, and every flag in it is one v20.1 accepts too (`--logtostderr=INFO` included).
+With that image the three nodes run for real: the stack rendered for the pinned v25.4, node
+command unchanged (secure nodes with their localities), `cockroach init`, the bootstrap SQL,
+and the load balancer's TLS health checks of `/health?ready=1`. The Ory services stay the
+stand-ins of tests/standin in these tests: real Hydra, Kratos and Keto do not run, and their
+migrations are not applied to CockroachDB. The load balancer is Debian's real HAProxy
+(the locally built `iam-sandbox-standin/haproxy` image).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from sandbox.config.settings import Versions
 from tests.support.cli import run_sandbox
 from tests.support.docker import STANDIN_IMAGES, engine_problem, free_base, standin_ports
 
-REAL_COCKROACH_IMAGE = "iam-sandbox-test/cockroach:v20.1.17-gomod"
-REAL_COCKROACH_NAME = "CockroachDB v20.1.17 built from its Go module"
+IMAGE_VARIABLE = "IAM_SANDBOX_TEST_COCKROACH_IMAGE"
+"""The environment variable naming the CockroachDB image the real-server tests run."""
+
+
+def pinned_cockroach_image() -> str:
+    """The official image at the version the sandbox pins by default."""
+    return f"cockroachdb/cockroach:{Versions().cockroach}"
+
+
+def image_present(image: str) -> bool:
+    """Whether the engine has `image` locally (`docker image inspect`; never a pull)."""
+    try:
+        inspect = subprocess.run(
+            ["docker", "image", "inspect", image], capture_output=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return inspect.returncode == 0
+
+
+@dataclass(frozen=True)
+class CockroachImage:
+    """The CockroachDB image the real-server tests want, and why it cannot be used (or None)."""
+
+    image: str
+    problem: str | None
+
+
+def wanted_cockroach_image(environ: Mapping[str, str]) -> str:
+    """`$IAM_SANDBOX_TEST_COCKROACH_IMAGE` when set and not blank, else the pinned image."""
+    return environ.get(IMAGE_VARIABLE, "").strip() or pinned_cockroach_image()
+
+
+def choose_cockroach_image(
+    environ: Mapping[str, str], present: Callable[[str], bool] = image_present
+) -> CockroachImage:
+    """The image to run and, when it is not on the engine, the skip reason. `present` is
+    asked about exactly one image: the variable's when set, else the pinned official one."""
+    image = wanted_cockroach_image(environ)
+    if present(image):
+        return CockroachImage(image, None)
+    if environ.get(IMAGE_VARIABLE, "").strip():
+        return CockroachImage(
+            image,
+            f"{IMAGE_VARIABLE} is set to {image}, but that image is not present locally "
+            "(docker image inspect failed; no pull is attempted)",
+        )
+    return CockroachImage(
+        image,
+        f"no CockroachDB image: {IMAGE_VARIABLE} is not set and the pinned official image "
+        f"{image} is not present locally (no pull is attempted; where a registry is "
+        f"reachable, docker pull {image})",
+    )
+
+
+@cache
+def real_cockroach() -> CockroachImage:
+    """The choice for this process, made once (the real environment, the real engine)."""
+    return choose_cockroach_image(os.environ)
 
 
 @cache
@@ -32,25 +98,38 @@ def real_cockroach_problem() -> str | None:
     """Why the real-server tests cannot run here, or None when they can."""
     problem = engine_problem()
     if problem is not None:
-        return problem
-    inspect = subprocess.run(
-        ["docker", "image", "inspect", REAL_COCKROACH_IMAGE], capture_output=True, timeout=30
-    )
-    if inspect.returncode != 0:
         return (
-            f"image {REAL_COCKROACH_IMAGE} ({REAL_COCKROACH_NAME}) is missing: "
-            "run scripts/prepare-cockroach.sh"
+            f"{problem}; these tests also need the CockroachDB image "
+            f"{wanted_cockroach_image(os.environ)} ({IMAGE_VARIABLE} chooses it)"
         )
-    return None
+    return real_cockroach().problem
+
+
+def real_cockroach_image() -> str:
+    """The CockroachDB image the nodes run."""
+    return real_cockroach().image
+
+
+def real_cockroach_name() -> str:
+    """How reports and failures name the server."""
+    return f"CockroachDB from the image {real_cockroach_image()}"
+
+
+def image_release(image: str) -> str | None:
+    """The release an image's tag names (`v25.4.11` in `cockroachdb/cockroach:v25.4.11`), or
+    None for a tag that is not a release (a digest, a local name)."""
+    name = image.partition("@")[0]
+    tag = name.rsplit("/", 1)[-1].partition(":")[2]
+    return tag if re.fullmatch(r"v\d+\.\d+\.\d+", tag) else None
 
 
 def real_cockroach_settings(project: str, base: int) -> dict[str, object]:
-    """`sandbox.yaml` content: the real server for the nodes, stand-ins for Ory and HAProxy,
-    every port in the block at `base`. Generous timeouts: a real cluster on a shared machine
-    takes tens of seconds to start."""
+    """`sandbox.yaml` content: the real server for the nodes, stand-ins for Ory, Debian's
+    HAProxy for the load balancer, every port in the block at `base`. Generous timeouts: a
+    real cluster on a shared machine takes tens of seconds to start."""
     return {
         "project": project,
-        "images": {**STANDIN_IMAGES, "cockroach": REAL_COCKROACH_IMAGE},
+        "images": {**STANDIN_IMAGES, "cockroach": real_cockroach_image()},
         "ports": standin_ports(base),
         "timeouts": {"up": 420, "nodes_ready": 300, "poll_interval": 0.5},
     }
@@ -112,7 +191,7 @@ def real_cockroach_sandbox(home: Path, label: str) -> Iterator[SandboxHome]:
     box = write_real_cockroach_sandbox(home, label)
     try:
         up = box.run("up")
-        assert up.returncode == 0, f"sandbox up on {REAL_COCKROACH_NAME} failed:\n{up.stderr}"
+        assert up.returncode == 0, f"sandbox up on {real_cockroach_name()} failed:\n{up.stderr}"
         yield box
     finally:
         box.down()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import random
 import shutil
 import subprocess
 from functools import cache
 
 from sandbox.ci.ports import port_block
-from sandbox.probes import port_is_free
+
+# Kept importable from here for tests/support/cockroach.py; tests import it from ports.
+from tests.support.ports import free_base as free_base
 
 STANDIN_TAG = "test"
 STANDIN_IMAGES = {
@@ -70,15 +71,3 @@ def engine_problem() -> str | None:
 def standin_ports(base: int) -> dict[str, object]:
     """The `ports:` settings of a stand-in sandbox: the plugin's block layout at `base`."""
     return dict(port_block(base))
-
-
-def free_base() -> int:
-    """A base whose 13 ports are all free now: below the ephemeral range (32768+), where
-    outgoing connections could take a port by chance, and away from the defaults."""
-    bases = [b for b in range(20000, 32000, 1000) if b != 26000]  # 26257-26260: the defaults
-    for base in random.sample(bases, len(bases)):
-        ports = standin_ports(base)
-        flat = [p for v in ports.values() for p in (v if isinstance(v, list) else [v])]
-        if all(port_is_free(int(port)) for port in flat):
-            return base
-    raise RuntimeError("no free block of ports between 20000 and 32000")

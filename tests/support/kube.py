@@ -5,18 +5,17 @@ from __future__ import annotations
 import io
 import os
 import shlex
-import socket
 import subprocess
-import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
-from sandbox.drivers.base import DriverContext
-from sandbox.pipeline.status import Status
+from sandbox.model.topology import Topology
+from sandbox.plan.status import Status
+from sandbox.runtime.base import DriverContext
 from sandbox.state import StateDir
+from tests.support.cli import run_sandbox
+from tests.support.ports import free_ports
 
 PORT_FIELDS = (
     "sql",
@@ -27,17 +26,6 @@ PORT_FIELDS = (
     "keto_read",
     "keto_write",
 )
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct ports free on 127.0.0.1 right now (the OS picks them)."""
-    with ExitStack() as stack:
-        ports = []
-        for _ in range(count):
-            sock = stack.enter_context(socket.socket())
-            sock.bind(("127.0.0.1", 0))
-            ports.append(sock.getsockname()[1])
-    return ports
 
 
 def port_settings() -> dict[str, Any]:
@@ -96,17 +84,15 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """The real entry point, with no SANDBOX_*, AWS_* or KUBECONFIG from the caller's
     environment."""
-    prefixes = ("SANDBOX_", "AWS_", "KUBECONFIG")
-    full = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    full["HOME"] = str(home or tmp_path / "home")
-    full["SANDBOX_TOOLS__CACHE_DIR"] = str(tmp_path / "tool-cache")
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sandbox", "--state-dir", str(tmp_path / "state"), *args],
-        cwd=tmp_path,
+    full = {
+        "HOME": str(home or tmp_path / "home"),
+        "SANDBOX_TOOLS__CACHE_DIR": str(tmp_path / "tool-cache"),
+        **(env or {}),
+    }
+    return run_sandbox(
+        tmp_path,
+        *("--state-dir", str(tmp_path / "state"), *args),
         env=full,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
+        drop=("SANDBOX_", "AWS_", "KUBECONFIG"),
         timeout=timeout,
     )

@@ -13,12 +13,11 @@ The Ory charts are served from a local chart repository on 127.0.0.1 (`chart_rep
 
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 import http.server
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -32,8 +31,11 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from sandbox.pki.issue import PrivateKey, issue_ca, issue_leaf, key_pem, new_key
+from sandbox.pki.layout import LeafSpec
+from tests.support.ports import free_ports
 
 KUBE_VERSION = "v1.36.3"
 HELM_VERSION = "v3.19.0"
@@ -62,70 +64,71 @@ def helm_missing_reason() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+VALID = dt.timedelta(days=2)
+BACKDATE = dt.timedelta(hours=1)
 
 
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+def _admin_cert(key: PrivateKey, ca_cert: x509.Certificate, ca_key: PrivateKey) -> bytes:
+    """The cluster admin's client certificate. Not one `sandbox.pki` issues: the API server
+    reads the user's groups from the subject's O, and only `system:masters` may do anything
+    on a cluster with no RBAC objects yet (sandbox certificates all carry O=IAM Sandbox)."""
+    now = dt.datetime.now(dt.UTC)
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "admin"),
+        ]
     )
-
-
-def _cert(
-    subject: x509.Name,
-    key: ec.EllipticCurvePrivateKey,
-    issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None,
-    *,
-    ca: bool = False,
-    server: bool = False,
-) -> bytes:
-    now = datetime.datetime.now(datetime.UTC)
-    issuer_name, issuer_key = issuer if issuer else (subject, key)
-    builder = (
+    return (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(issuer_name)
+        .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False), True
-        )
-    else:
-        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-    if server:
-        import ipaddress
-
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.DNSName("kubernetes"),
-                    x509.DNSName("kubernetes.default.svc"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.IPAddress(ipaddress.ip_address("10.96.0.1")),
-                ]
-            ),
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + VALID)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,
         )
-    return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+        .sign(ca_key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
 
 
-def _name(cn: str, org: str | None = None) -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-    if org:
-        attrs.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
-    return x509.Name(attrs)
+def write_pki(pki: Path) -> tuple[Path, Path, Path]:
+    """The API server's certificates in `pki`: a CA and the serving certificate issued by
+    `sandbox.pki` (the names and addresses the server is reached by), the admin's client
+    certificate, the service-account key pair. Returns (CA, admin cert, admin key)."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = new_key("ecdsa-p256")
+    ca = issue_ca(ca_key, "iam-sandbox test Kubernetes", now, VALID.days, BACKDATE)
+    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
+    serving = LeafSpec(
+        role="node",  # serverAuth (and clientAuth, unused here)
+        name="kube-apiserver",
+        common_name="kube-apiserver",
+        directory=pki,
+        dns_names=("localhost", "kubernetes", "kubernetes.default.svc"),
+        ip_addresses=("127.0.0.1", "10.96.0.1"),
+    )
+    server = issue_leaf(serving, new_key("ecdsa-p256"), ca_cert, ca_key, now, VALID.days, BACKDATE)
+    _write(pki / "server.key", server.key_pem)
+    _write(pki / "server.crt", server.cert_pem)
+    admin_key = new_key("ecdsa-p256")
+    client_key = _write(pki / "admin.key", key_pem(admin_key))
+    client_cert = _write(pki / "admin.crt", _admin_cert(admin_key, ca_cert, ca_key))
+    sa_key = new_key("ecdsa-p256")
+    _write(pki / "sa.key", key_pem(sa_key))
+    _write(
+        pki / "sa.pub",
+        sa_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    )
+    return _write(pki / "ca.crt", ca.cert_pem, 0o644), client_cert, client_key
 
 
 def _write(path: Path, data: bytes, mode: int = 0o600) -> Path:
@@ -226,30 +229,9 @@ def start_api_server(work: Path) -> Iterator[ApiServer]:
     """etcd and kube-apiserver in `work`, stopped when the generator is closed."""
     pki = work / "pki"
     pki.mkdir(parents=True)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("iam-sandbox test Kubernetes CA")
-    ca = _write(pki / "ca.crt", _cert(ca_name, ca_key, None, ca=True), 0o644)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    _write(pki / "server.key", _pem_key(server_key))
-    _write(
-        pki / "server.crt",
-        _cert(_name("kube-apiserver"), server_key, (ca_name, ca_key), server=True),
-    )
-    admin_key = ec.generate_private_key(ec.SECP256R1())
-    client_key = _write(pki / "admin.key", _pem_key(admin_key))
-    client_cert = _write(
-        pki / "admin.crt", _cert(_name("admin", "system:masters"), admin_key, (ca_name, ca_key))
-    )
-    sa_key = ec.generate_private_key(ec.SECP256R1())
-    _write(pki / "sa.key", _pem_key(sa_key))
-    _write(
-        pki / "sa.pub",
-        sa_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ),
-    )
+    ca, client_cert, client_key = write_pki(pki)
 
-    etcd_client, etcd_peer, api_port = _free_port(), _free_port(), _free_port()
+    etcd_client, etcd_peer, api_port = free_ports(3)
     etcd_log = (work / "etcd.log").open("wb")
     etcd = subprocess.Popen(
         [
@@ -384,7 +366,7 @@ class JobCompleter:
                 self._complete(base, job)
 
     def _complete(self, base: str, job: dict[str, Any]) -> None:
-        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         name = job["metadata"]["name"]
 
         def condition(kind: str) -> dict[str, str]:

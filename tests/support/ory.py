@@ -32,10 +32,11 @@ from typing import Any
 
 import pytest
 
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
 from sandbox.render import ory
-from tests.support.postgres import Server, free_port
+from tests.support.ports import free_port
+from tests.support.postgres import Server
 
 DEFAULT_VERSIONS = {"hydra": "v2.3.0", "kratos": "v1.3.1", "keto": "v0.13.0-alpha.0"}
 """What scripts/prepare-ory.sh builds by default (the proxy refuses v26.2.0; see above)."""
@@ -196,6 +197,8 @@ def service_env(
         kratos_default="kratos-default-secret-for-tests-01",
         kratos_cookie="kratos-cookie-secret-for-tests-001",
         kratos_cipher="0123456789abcdef0123456789abcdef",
+        db_superuser="superuser-password-for-tests",
+        db_replication="replication-password-for-tests",
     )
     env = ory.secret_env(topology, secrets)
     for db in DATABASES:
@@ -301,11 +304,9 @@ def ory_stack(
 def on_postgres(topology: Topology, layout: CertLayout) -> Iterator[OryStack]:
     """The three services on a fresh TLS PostgreSQL (crdb-1's node certificate, `ory` with a
     password, as the bootstrap sets up CockroachDB): what most real-Ory tests start from."""
-    from tests.support.postgres import tls_postgres
+    from tests.support.postgres import sandbox_postgres
 
-    node = layout.node_dir("crdb-1")
-    hba = ["hostssl all all 127.0.0.1/32 scram-sha-256"]
-    with tls_postgres(node / "ca.crt", node / "node.crt", node / "node.key", hba) as pg:
+    with sandbox_postgres(layout, "password") as pg:
         create_databases(pg)
         with ory_stack(topology, pg, layout.ca_cert) as stack:
             yield stack

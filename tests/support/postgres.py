@@ -12,24 +12,21 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from sandbox.pki.layout import CertLayout
+from tests.support.ports import free_port
 
 
 def postgres_bin() -> Path | None:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), reverse=True)
     return Path(candidates[0]).parent if candidates else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -75,6 +72,23 @@ def _chown_tree(path: Path) -> None:
     for root, dirs, files in os.walk(path):
         for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
             os.chown(name, pw.pw_uid, pw.pw_gid)
+
+
+HBA = {
+    # how a client logs in, always over TLS: its certificate, mapped to the user it names...
+    "cert": "hostssl all all 127.0.0.1/32 cert clientcert=verify-full",
+    # ...or a password (SCRAM), as the bootstrap sets `ory` up on CockroachDB
+    "password": "hostssl all all 127.0.0.1/32 scram-sha-256",
+}
+
+
+@contextlib.contextmanager
+def sandbox_postgres(layout: CertLayout, auth: Literal["cert", "password"]) -> Iterator[Server]:
+    """PostgreSQL with the sandbox's PKI where CockroachDB would use it: crdb-1's node
+    certificate and the sandbox's CA, clients logging in by `auth` (`HBA`)."""
+    node = layout.node_dir("crdb-1")
+    with tls_postgres(node / "ca.crt", node / "node.crt", node / "node.key", [HBA[auth]]) as pg:
+        yield pg
 
 
 @contextlib.contextmanager

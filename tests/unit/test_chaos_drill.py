@@ -174,7 +174,8 @@ class FakeConnection:
 
 def write_once(conn: FakeConnection) -> list[Event]:
     from sandbox.chaos.cluster import SqlAccess
-    from sandbox.chaos.sql_workload import SqlWorkload, Watchdog
+    from sandbox.chaos.sql_workload import SqlWorkload
+    from sandbox.chaos.watchdog import Watchdog
 
     load = SqlWorkload(SqlAccess("127.0.0.1", 1, Path(".")), "r")
     load.watchdog = Watchdog()

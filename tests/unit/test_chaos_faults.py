@@ -10,20 +10,23 @@ from typing import Any
 import pytest
 
 from sandbox.chaos.faults import (
-    ContainerState,
     DockerFault,
     Mode,
     aws_fault,
     compose_fault,
-    container_state,
-    heal_commands,
-    heal_compose,
+    compose_zone_fault,
     kind_fault,
 )
 from sandbox.chaos.targets import check_request
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
 from sandbox.errors import BadInput, SandboxError
+from sandbox.model.topology import Topology
+from sandbox.runtime.containers import (
+    ContainerState,
+    container_state,
+    heal_commands,
+    heal_compose,
+)
 
 
 def inspect_json(name: str, status: str, networks: dict[str, str], **labels: str) -> str:
@@ -299,3 +302,19 @@ def test_requests_accepted() -> None:
         ("aws", Mode.stop, True),
     ):
         check_request(target, mode, yes, Topology(Settings()))
+
+
+def test_a_zone_with_two_members_goes_down_and_comes_back_together() -> None:
+    running = {
+        name: inspect_json(name, "running", {NET: "10.0.0.9"}) for name in ("p-pg-2", "p-etcd-2")
+    }
+    runner = FakeRunner(running)
+    fault = compose_zone_fault(runner, Mode.kill, "p", ["pg-2", "etcd-2"])
+    assert fault.victim == "p-pg-2+p-etcd-2"
+    fault.inject()
+    assert runner.calls == [["docker", "kill", "p-pg-2"], ["docker", "kill", "p-etcd-2"]]
+    runner.inspect = {
+        name: inspect_json(name, "exited", {NET: ""}) for name in ("p-pg-2", "p-etcd-2")
+    }
+    runner.calls.clear()
+    assert fault.restore() == [["docker", "start", "p-etcd-2"], ["docker", "start", "p-pg-2"]]

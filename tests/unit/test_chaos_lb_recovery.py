@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sandbox.chaos.engines.cockroach import (
+    ClusterState,
+    Replication,
+    replication,
+    waiting_for,
+    zone_of,
+)
 from sandbox.chaos.haproxy_log import lb_times, state_changes
-from sandbox.chaos.recovery import ClusterState, Replication, replication, waiting_for, zone_of
 
 # Lines as `docker logs --timestamps` showed them for the stand-in stack: crdb-2 killed and
 # started, crdb-3 paused and unpaused.

@@ -9,7 +9,7 @@ import pytest
 
 from sandbox import labels
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.render.compose import compose_model, render_project
 from sandbox.render.ory import OrySecrets
 
@@ -19,6 +19,8 @@ SECRETS = OrySecrets(
     "kratos-default-0123456789abcdef",
     "kratos-cookie-0123456789abcdef",
     "cipher-0123456789abcdef012345678",
+    "superuser-0123456789abcdef",
+    "replication-0123456789abcdef",
 )
 REPO = Path(__file__).resolve().parents[2]
 
@@ -112,9 +114,21 @@ def test_everything_is_labelled(model: dict[str, Any]) -> None:
     assert model["services"]["crdb-3"]["labels"][f"{labels.PREFIX}.zone"] == "us-east-1c"
 
 
-def test_memory_limits_fit_three_gib(model: dict[str, Any]) -> None:
-    total = sum(int(svc["mem_limit"].removesuffix("m")) for svc in model["services"].values())
-    assert total <= 3072
+def test_every_service_has_its_laptop_memory_limit(model: dict[str, Any]) -> None:
+    assert {name: svc["mem_limit"] for name, svc in model["services"].items()} == {
+        "crdb-1": "640m",
+        "crdb-2": "640m",
+        "crdb-3": "640m",
+        "crdb": "48m",
+        "crdb-init": "96m",
+        "crdb-bootstrap": "96m",
+        "hydra-migrate": "96m",
+        "hydra": "160m",
+        "kratos-migrate": "96m",
+        "kratos": "160m",
+        "keto-migrate": "96m",
+        "keto": "128m",
+    }
 
 
 def test_secrets_only_in_secret_files(topology: Topology) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.render import compose, k8s, ory
 
 NODES = ("crdb-1", "crdb-2", "crdb-3")
@@ -19,7 +19,9 @@ DIAGNOSTICS_OFF = {"COCKROACH_SKIP_ENABLING_DIAGNOSTIC_REPORTING": "true"}
 
 
 def compose_services() -> dict[str, Any]:
-    secrets = ory.OrySecrets("pw", "system-secret", "default-secret", "cookie-secret", "c" * 32)
+    secrets = ory.OrySecrets(
+        "pw", "system-secret", "default-secret", "cookie-secret", "c" * 32, "su-pw", "repl-pw"
+    )
     text = compose.render_project(Topology(Settings()), secrets).public["compose.yaml"]
     return yaml.safe_load(text)["services"]  # the text Compose reads, not the model
 

@@ -22,9 +22,7 @@ def report() -> Report:
         run_id="r1",
         checks=[
             Check("hydra.client.create", "hydra", Result.passed, 12.3456, "client c-1"),
-            Check(
-                "kratos.login", "kratos", Result.failed, 40.0, "HTTP 400 from POST /login | bad"
-            ),
+            Check("kratos.login", "kratos", Result.failed, 40.0, "HTTP 400 from POST /login | bad"),
             Check("kratos.whoami", "kratos", Result.skipped, 0.0, "needs kratos.login"),
             Check("sql.hydra_client", "sql", Result.passed, 3.0, "1 row", sql=SQL),
         ],

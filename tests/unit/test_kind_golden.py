@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
-from sandbox.drivers.base import DriverContext
-from sandbox.drivers.kind import KindDriver
-from sandbox.pipeline.status import Status
+from sandbox.model.topology import Topology
+from sandbox.plan.status import Status
+from sandbox.runtime.base import DriverContext
 from sandbox.state import StateDir
+from sandbox.targets import KIND as KindDriver
 
 GOLDEN = Path(__file__).resolve().parents[2] / "kind"
 

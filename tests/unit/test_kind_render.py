@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import RPC_PORT, Topology
-from sandbox.drivers.base import DriverContext
-from sandbox.pipeline.status import Status
+from sandbox.model.topology import Topology
 from sandbox.pki.layout import CertLayout
+from sandbox.plan.status import Status
 from sandbox.render import helm_values, k8s, kind, ory
+from sandbox.runtime.base import DriverContext
 from sandbox.state import StateDir, ory_secrets
 from tests.support.schemas import needs_ory_schemas, ory_errors
 
@@ -36,8 +36,8 @@ def all_manifests(topology: Topology) -> list[dict[str, Any]]:
 
 
 def render_target(tmp_path: Path, target: str, settings: Settings | None = None) -> Path:
-    from sandbox.drivers.aws import AwsDriver
-    from sandbox.drivers.kind import KindDriver
+    from sandbox.targets import AWS as AwsDriver
+    from sandbox.targets import KIND as KindDriver
 
     topology = Topology(settings or Settings())
     ctx = DriverContext(topology, StateDir(tmp_path / "state"), Status(quiet=True))
@@ -52,39 +52,38 @@ def test_kind_cluster_mirrors_eks_zones(topology: Topology) -> None:
     roles = [n["role"] for n in config["nodes"]]
     assert roles == ["control-plane", "worker", "worker", "worker"]
     workers = config["nodes"][1:]
-    assert [w["labels"][kind.ZONE_LABEL] for w in workers] == [
+    assert [w["labels"]["topology.kubernetes.io/zone"] for w in workers] == [
         "us-east-1a",
         "us-east-1b",
         "us-east-1c",
     ]
-    assert {w["labels"][kind.REGION_LABEL] for w in workers} == {"us-east-1"}
+    assert {w["labels"]["topology.kubernetes.io/region"] for w in workers} == {"us-east-1"}
     for node in config["nodes"]:
         assert node["image"].startswith("kindest/node:v1.36.1@sha256:")
         assert not any(k.startswith("node-role.kubernetes.io") for k in node.get("labels", {}))
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
-def test_one_statefulset_per_zone_pinned_and_localised(topology: Topology, index: int) -> None:
-    node = topology.nodes[index]
-    sts = k8s.statefulset(topology, node)
+POD_DNS = "crdb-{n}-0.crdb-internal.iam-sandbox.svc.cluster.local"
+
+
+@pytest.mark.parametrize(("n", "zone"), [(1, "us-east-1a"), (2, "us-east-1b"), (3, "us-east-1c")])
+def test_one_statefulset_per_zone_pinned_and_localised(
+    topology: Topology, n: int, zone: str
+) -> None:
+    sts = k8s.statefulset(topology, topology.nodes[n - 1])
     pod = sts["spec"]["template"]["spec"]
-    assert sts["metadata"]["name"] == node.name and sts["spec"]["replicas"] == 1
-    assert sts["spec"]["serviceName"] == topology.headless_service == "crdb-internal"
-    assert pod["nodeSelector"] == {kind.ZONE_LABEL: node.zone}
+    assert sts["metadata"]["name"] == f"crdb-{n}" and sts["spec"]["replicas"] == 1
+    assert sts["spec"]["serviceName"] == "crdb-internal"
+    assert pod["nodeSelector"] == {"topology.kubernetes.io/zone": zone}
     args = pod["containers"][0]["args"]
-    assert f"--locality=region=us-east-1,zone={node.zone}" in args
-    advertise = next(a for a in args if a.startswith("--advertise-addr="))
-    host = advertise.removeprefix("--advertise-addr=").rsplit(":", 1)[0]
-    assert host == f"{node.name}-0.crdb-internal.iam-sandbox.svc.cluster.local"
-    # every name a node is reached by is in its certificate
-    assert host in topology.node_dns_names(node)
-    join = next(a for a in args if a.startswith("--join=")).removeprefix("--join=").split(",")
-    assert len(join) == 3
-    for other, address in zip(topology.nodes, join, strict=True):
-        name, port = address.rsplit(":", 1)
-        assert int(port) == RPC_PORT and name in topology.node_dns_names(other)
+    assert f"--locality=region=us-east-1,zone={zone}" in args
+    # the pod's stable name, which its certificate carries (tests/integration/test_node_sans.py)
+    assert f"--advertise-addr={POD_DNS.format(n=n)}:26357" in args
+    assert f"--advertise-sql-addr={POD_DNS.format(n=n)}:26257" in args
+    join = ",".join(f"{POD_DNS.format(n=i)}:26357" for i in (1, 2, 3))
+    assert f"--join={join}" in args
     claim = sts["spec"]["volumeClaimTemplates"][0]["spec"]
-    assert claim["storageClassName"] == k8s.storage_class_name(topology)
+    assert claim["storageClassName"] == "iam-sandbox-crdb"
     assert claim["resources"]["requests"]["storage"] == "10Gi"
 
 
@@ -153,7 +152,18 @@ def test_secrets_from_the_pki_validate_and_leave_the_ca_key_out(
         bootstrap_env={"ORY_PASSWORD": secrets.db_password},
     )
     objects = k8s.secrets(topology, material)
-    assert [o["metadata"]["name"] for o in objects] == k8s.secret_names(topology)
+    assert [o["metadata"]["name"] for o in objects] == [
+        "crdb-1-certs",
+        "crdb-2-certs",
+        "crdb-3-certs",
+        "crdb-client-root",
+        "crdb-client-ory",
+        "crdb-ca",
+        "crdb-bootstrap",
+        "hydra-secrets",
+        "kratos-secrets",
+        "keto-secrets",
+    ]
     assert [k8s_errors(o) for o in objects] == [None] * len(objects)
     by_name = {o["metadata"]["name"]: o["data"] for o in objects}
     assert set(by_name["crdb-1-certs"]) == {"ca.crt", "node.crt", "node.key"}
@@ -161,9 +171,12 @@ def test_secrets_from_the_pki_validate_and_leave_the_ca_key_out(
     ca_key = pki.ca_key.read_bytes()
     decoded = [base64.b64decode(v) for data in by_name.values() for v in data.values()]
     assert ca_key not in decoded and all(b"CA KEY" not in d for d in decoded)
-    # the chart keys carry the same values ory.secret_env gives Compose
+    # the chart reads `dsn`: the pooled URL with the password, verify-full against the CA
     hydra = {k: base64.b64decode(v).decode() for k, v in by_name["hydra-secrets"].items()}
-    assert hydra["dsn"] == ory.secret_env(topology, secrets)["hydra"]["DSN"]
+    assert hydra["dsn"] == (
+        f"cockroach://ory:{secrets.db_password}@crdb:26257/hydra?sslmode=verify-full"
+        "&sslrootcert=/etc/sandbox/ca.crt&max_conns=16&max_idle_conns=16"
+    )
     assert set(by_name["kratos-secrets"]) == {
         "dsn",
         "secretsDefault",
@@ -172,15 +185,67 @@ def test_secrets_from_the_pki_validate_and_leave_the_ca_key_out(
     }
 
 
+LOG = {"level": "info", "format": "json", "leak_sensitive_values": False}
+CHART_CONFIGS: dict[str, dict[str, Any]] = {
+    # The default settings' `config` block of each chart: no `dsn` (the pods read it from
+    # the Secret), local URLs until a load balancer is known.
+    "hydra": {
+        "dev": True,
+        "log": LOG,
+        "serve": {"public": {"port": 4444}, "admin": {"port": 4445}},
+        "urls": {
+            "self": {"issuer": "http://127.0.0.1:4444/", "public": "http://127.0.0.1:4444/"},
+            "login": "http://127.0.0.1:4455/login",
+            "consent": "http://127.0.0.1:4455/consent",
+            "logout": "http://127.0.0.1:4455/logout",
+        },
+        "oidc": {"subject_identifiers": {"supported_types": ["public"]}},
+        "strategies": {"access_token": "opaque"},
+    },
+    "kratos": {
+        "log": LOG,
+        "serve": {
+            "public": {"port": 4433, "base_url": "http://127.0.0.1:4433/"},
+            "admin": {"port": 4434, "base_url": "http://127.0.0.1:4434/"},
+        },
+        "identity": {
+            "default_schema_id": "default",
+            "schemas": [
+                {"id": "default", "url": "file:///etc/config/identity.default.schema.json"}
+            ],
+        },
+        "selfservice": {
+            "default_browser_return_url": "http://127.0.0.1:4455/",
+            "allowed_return_urls": ["http://127.0.0.1:4455/"],
+            "methods": {"password": {"enabled": True, "config": {"haveibeenpwned_enabled": False}}},
+            "flows": {"registration": {"after": {"password": {"hooks": [{"hook": "session"}]}}}},
+        },
+    },
+    "keto": {
+        "log": LOG,
+        "serve": {"read": {"port": 4466}, "write": {"port": 4467}},
+        "namespaces": [{"name": "documents"}, {"name": "users"}, {"name": "default_namespace"}],
+    },
+}
+
+
+@pytest.mark.parametrize("service", ["hydra", "kratos", "keto"])
+def test_chart_config_blocks_are_the_ory_configs_without_a_dsn(
+    topology: Topology, service: str
+) -> None:
+    assert helm_values.values(topology, service)[service]["config"] == CHART_CONFIGS[service]
+
+
 @needs_ory_schemas
 @pytest.mark.parametrize("service", ["hydra", "kratos", "keto"])
 def test_chart_config_blocks_validate_against_ory_schema(topology: Topology, service: str) -> None:
-    values = helm_values.values(topology, service)
-    config = values[service]["config"]
-    assert "dsn" not in config  # every chart strips it: the DSN comes from the Secret
-    assert {**config, "dsn": ory.dsn(topology, service)} == ory.configs(topology)[service]
+    config = helm_values.values(topology, service)[service]["config"]
     # The schemas require a DSN: the pods get it from the Secret, as DSN.
-    assert ory_errors(service, {**config, "dsn": ory.dsn(topology, service)}) == []
+    dsn = (
+        f"cockroach://ory@crdb:26257/{service}?sslmode=verify-full"
+        "&sslrootcert=/etc/sandbox/ca.crt&max_conns=16&max_idle_conns=16"
+    )
+    assert ory_errors(service, {**config, "dsn": dsn}) == []
 
 
 @pytest.mark.parametrize("service", ["hydra", "kratos", "keto"])
@@ -193,11 +258,11 @@ def test_chart_values_wire_secret_ca_migrations_and_spread(
     assert values[service]["automigration"]["type"] == "job"
     deployment = values["deployment"]
     volume = deployment["extraVolumes"][0]
-    assert volume["secret"]["secretName"] == k8s.CA_SECRET
+    assert volume["secret"]["secretName"] == "crdb-ca"
     mount = deployment["extraVolumeMounts"][0]
-    assert f"{mount['mountPath']}/{volume['secret']['items'][0]['path']}" == ory.CA_PATH
+    assert f"{mount['mountPath']}/{volume['secret']['items'][0]['path']}" == "/etc/sandbox/ca.crt"
     spread = deployment["topologySpreadConstraints"][0]
-    assert spread["topologyKey"] == kind.ZONE_LABEL and spread["maxSkew"] == 1
+    assert spread["topologyKey"] == "topology.kubernetes.io/zone" and spread["maxSkew"] == 1
     assert values["replicaCount"] == 3
     text = yaml.safe_dump(values)
     assert "cockroach://" not in text  # no DSN at all: the charts read it from the Secret
@@ -247,7 +312,7 @@ def test_maester_and_courier_are_off_and_the_identity_schema_is_shipped(
     kratos = helm_values.values(topology, "kratos")
     assert kratos["courier"] == {"enabled": False}
     schemas = kratos["kratos"]["identitySchemas"]
-    assert ory.IDENTITY_SCHEMA_URL.endswith("/" + next(iter(schemas)))
+    assert list(schemas) == ["identity.default.schema.json"]  # the file the config names
     assert yaml.safe_load(next(iter(schemas.values()))) == ory.identity_schema()
 
 
@@ -305,11 +370,22 @@ def test_overlay_differs_only_in_the_provisioner(topology: Topology) -> None:
 
 
 def test_port_forwards_use_the_compose_host_ports(topology: Topology) -> None:
-    forwards = helm_values.port_forwards(topology)
-    hosts = sorted(port for _, port, _ in forwards)
-    assert hosts == sorted(port for _, port in topology.settings.ports.named())
-    assert ("svc/hydra-admin", 4445, 4445) in forwards
-    assert ("svc/crdb", 26257, 26257) in forwards
+    # (resource, host port, port in the cluster): the host ports are the Compose defaults
+    assert sorted(helm_values.port_forwards(topology)) == [
+        ("pod/crdb-1-0", 8080, 8080),
+        ("pod/crdb-1-0", 26258, 26257),
+        ("pod/crdb-2-0", 8081, 8080),
+        ("pod/crdb-2-0", 26259, 26257),
+        ("pod/crdb-3-0", 8082, 8080),
+        ("pod/crdb-3-0", 26260, 26257),
+        ("svc/crdb", 26257, 26257),
+        ("svc/hydra-admin", 4445, 4445),
+        ("svc/hydra-public", 4444, 4444),
+        ("svc/keto-read", 4466, 4466),
+        ("svc/keto-write", 4467, 4467),
+        ("svc/kratos-admin", 4434, 4434),
+        ("svc/kratos-public", 4433, 4433),
+    ]
 
 
 @pytest.mark.parametrize("service", ["hydra", "kratos", "keto"])

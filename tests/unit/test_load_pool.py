@@ -7,8 +7,8 @@ from pydantic import ValidationError
 
 from sandbox.cli.load import parse_duration
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
 from sandbox.errors import BadInput
+from sandbox.model.topology import Topology
 from sandbox.render import ory
 
 
@@ -20,7 +20,7 @@ def test_default_pool_is_in_every_rendered_dsn() -> None:
     )
     for name, cfg in ory.configs(topology).items():
         assert cfg["dsn"].endswith("&max_conns=16&max_idle_conns=16"), name
-    secrets = ory.OrySecrets("pw", "s" * 16, "d" * 16, "c" * 16, "x" * 32)
+    secrets = ory.OrySecrets("pw", "s" * 16, "d" * 16, "c" * 16, "x" * 32, "su-pw", "repl-pw")
     for name, env in ory.secret_env(topology, secrets).items():
         assert env["DSN"].endswith("&max_conns=16&max_idle_conns=16"), name
 

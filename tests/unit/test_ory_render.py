@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.render import ory
 from sandbox.state import StateDir, ory_secrets
 from tests.support.schemas import needs_ory_schemas, ory_errors

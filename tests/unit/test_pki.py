@@ -9,7 +9,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
+from sandbox.model.topology import Topology
 from sandbox.pki import inspect
 from sandbox.pki.layout import CertLayout
 from sandbox.pki.store import ensure_pki, list_pki

@@ -9,8 +9,8 @@ import pytest
 
 from sandbox.ci import ports
 from sandbox.ci.session import _anything_exists, failure_text
-from sandbox.drivers.base import ServiceStatus
 from sandbox.probes import port_is_free
+from sandbox.runtime.base import ServiceStatus
 from tests.support.squat import squat
 
 pytest_plugins = ["pytester"]

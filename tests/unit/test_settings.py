@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config.load import load_settings
 from sandbox.config.settings import Settings
-from sandbox.config.topology import Topology
 from sandbox.errors import BadInput
+from sandbox.model.load import load_settings
+from sandbox.model.topology import Topology
 
 
 def load(tmp_path: Path, text: str | None = None, env: dict[str, str] | None = None) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 from sandbox.probes import port_is_free
+from tests.support.ports import free_port
 from tests.support.squat import squat
 
 
@@ -21,9 +22,7 @@ def _time_wait(port: int) -> None:
 
 
 def test_a_port_in_time_wait_can_still_be_squatted_and_then_is_busy() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     _time_wait(port)
     assert port_is_free(port)  # what the pre-flight sees: nothing listens there
     with squat(port):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config.settings import Settings, Tools
+from sandbox.config.settings import Settings
+from sandbox.config.tools import Tools
 from sandbox.errors import BadInput
 from sandbox.tools import SPECS, Toolbox, parse_checksums
 
