@@ -164,8 +164,10 @@ def test_a_zone_drill_loses_nothing_and_recovers(box: SandboxHome, zone: str, mo
     assert report["node"] == f"{box.project}-pg-{member}+{box.project}-etcd-{member}"
     failover = report["failover"]
     assert failover["how"] == "Patroni's /history: the first timeline switch after the fault"
-    if failover["leader"] is not None:  # the zone held the leader: another node took over
-        assert failover["leader"] != f"pg-{member}" and failover["seconds"] > 0
+    if failover["leader"] is not None:
+        # The zone held the leader. With an outage shorter than Patroni's ttl the same node
+        # may keep its key and be promoted again when it is back: any node, after the fault.
+        assert failover["leader"] in NODES and failover["seconds"] > 0, failover
     audits = {(a["workload"], a["source"]): a for a in report["audits"]}
     assert set(audits) == {
         ("sql", "sql"),
