@@ -53,6 +53,7 @@ def test_the_chain_has_no_init_and_bootstrap_waits_for_every_member() -> None:
         ("migrations done", ("hydra-migrate", "kratos-migrate", "keto-migrate")),
         ("services ready", ("hydra", "kratos", "keto")),
     ]
+    assert up_stages(t)[1].nodes_ready_after is True  # every replica past its base backup
     started = "service_started"
     assert gates(t)["pg-bootstrap"] == {
         "pg-1": started,
@@ -103,6 +104,7 @@ def test_patroni_settings_follow_its_version(patroni: str, mode: object, ttl: in
     assert config["postgresql"]["connect_address"] == "pg-2:5432"
     assert config["etcd3"]["hosts"] == ["etcd-1:2379", "etcd-2:2379", "etcd-3:2379"]
     assert config["postgresql"]["pg_hba"][-1] == "hostnossl all all all reject"
+    assert config["postgresql"]["basebackup"] == [{"checkpoint": "fast"}]
 
 
 def test_passwords_live_in_secret_files_only() -> None:

@@ -148,6 +148,9 @@ class PostgresEngine:
             secret_env=("ORY_PASSWORD",),
             secret_file="secrets/bootstrap.env",
             needs_load_balancer=True,
+            # `up` is done only once every node serves: the leader, and each replica past its
+            # base backup (Patroni's /readiness).
+            nodes_ready_after=True,
         )
         return (bootstrap,)
 

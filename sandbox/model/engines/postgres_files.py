@@ -137,6 +137,9 @@ def patroni_config(topology: Topology, node: Node, consensus: Sequence[str]) -> 
             "data_dir": DATA_DIR,
             "bin_dir": f"/usr/lib/postgresql/{postgres_major(topology)}/bin",
             "pg_hba": _hba(),
+            # A new replica's base backup starts at once: without a fast checkpoint it waits
+            # for the leader's next one (up to `checkpoint_timeout`, 5 min by default).
+            "basebackup": [{"checkpoint": "fast"}],
             "authentication": {
                 "superuser": {"username": "postgres"},
                 "replication": {"username": REPLICATION_USER, **tls},
