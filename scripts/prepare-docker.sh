@@ -70,18 +70,21 @@ PASSWD
 chmod 1777 "$root/tmp"
 tar -C "$root" -cf "$work/base.tar" .
 
-import_image() {  # name user entrypoint...
+import_image() {  # name user entrypoint...   ($volumes: a VOLUME JSON list, or empty)
   local name=$1 user=$2; shift 2
-  local entry
+  local entry extra=()
   entry=$(printf '"%s",' "$@"); entry="[${entry%,}]"
-  docker import --change "ENTRYPOINT $entry" --change "USER $user" \
+  [ -n "${volumes:-}" ] && extra=(--change "VOLUME $volumes")
+  docker import --change "ENTRYPOINT $entry" --change "USER $user" "${extra[@]}" \
     --change "LABEL io.iam-sandbox.standin=1" "$work/image.tar" "iam-sandbox-standin/$name:$tag" >/dev/null \
     || { say "docker import of $name failed"; exit 0; }
 }
 cp "$work/base.tar" "$work/image.tar"
 import_image cockroach 0 /cockroach/cockroach
 import_image hydra 65532 /usr/bin/hydra
-import_image kratos 10000 /usr/bin/kratos
+# Kratos's official image declares these VOLUMEs (.docker/Dockerfile-alpine): without them here,
+# a test of what `down` leaves behind could not see the anonymous volumes they cause.
+volumes='["/var/lib/sqlite", "/home/ory"]' import_image kratos 10000 /usr/bin/kratos
 import_image keto 65534 /usr/bin/keto
 import_image haproxy 99 /usr/sbin/haproxy -W -db -f /usr/local/etc/haproxy/haproxy.cfg
 mkdir -p "$work/fail" && touch "$work/fail/standin-fail-migrate"

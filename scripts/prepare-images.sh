@@ -336,9 +336,12 @@ declare -A ory_user=([hydra]="nonroot 65532 /home/nonroot" [kratos]="ory 10000 /
   [keto]="ory 65532 /home/ory")
 declare -A ory_cmd=([hydra]='["serve", "all"]' [kratos]='["serve"]' [keto]='["serve"]')
 declare -A ory_workdir=([hydra]=/ [kratos]=/home/ory [keto]=/)
+# Kratos's image declares two VOLUMEs (its .docker/Dockerfile-alpine); Hydra's and Keto's none.
+declare -A ory_volumes=([hydra]="" [kratos]='["/var/lib/sqlite", "/home/ory"]' [keto]="")
 
 make_ory() {  # NAME BINARY IMAGE KEY VERSION USER UID HOME
-  local name=$1 bin=$2 image=$3 key=$4 version=$5 user=$6 uid=$7 home=$8 cid old
+  local name=$1 bin=$2 image=$3 key=$4 version=$5 user=$6 uid=$7 home=$8 cid old extra=()
+  [ -n "${ory_volumes[$name]}" ] && extra=(--change "VOLUME ${ory_volumes[$name]}")
   cid=$(docker create --entrypoint /bin/sh "$base_image" -c "set -e
     groupadd --system --gid $uid $user
     useradd --system --uid $uid --gid $uid --home-dir $home --create-home \
@@ -349,7 +352,7 @@ make_ory() {  # NAME BINARY IMAGE KEY VERSION USER UID HOME
     old=$(docker image inspect -f '{{ .Id }}' "$image" 2>/dev/null || true) &&
     docker commit \
       --change "ENTRYPOINT [\"$name\"]" --change "CMD ${ory_cmd[$name]}" \
-      --change "USER $uid:$uid" --change "WORKDIR ${ory_workdir[$name]}" \
+      --change "USER $uid:$uid" --change "WORKDIR ${ory_workdir[$name]}" "${extra[@]}" \
       --change "LABEL $label.key=$key $label.$name=$version $label.built-from=go-module" \
       "$cid" "$image" >/dev/null
   local code=$?
@@ -370,7 +373,7 @@ for name in hydra kratos keto; do
   fi
   read -r user uid home <<<"${ory_user[$name]}"
   key=$(hash_of "$base_key" "$(sha256sum <"$bin")" "${ory_user[$name]}" "${ory_cmd[$name]}" \
-    "${ory_workdir[$name]}" "$(declare -f make_ory)")
+    "${ory_workdir[$name]}" "${ory_volumes[$name]}" "$(declare -f make_ory)")
   if fresh "$image" "$key"; then
     say "$name: $image is up to date"
   else

@@ -11,6 +11,10 @@ statements() {
   echo "GRANT ALL ON DATABASE hydra TO ory;"
   echo "GRANT ALL ON DATABASE kratos TO ory;"
   echo "GRANT ALL ON DATABASE keto TO ory;"
+  echo "SET CLUSTER SETTING diagnostics.reporting.enabled = ${COCKROACH_DIAGNOSTICS:-false};"
+  if [ -n "${COCKROACH_ORGANIZATION:-}" ]; then
+    echo "SET CLUSTER SETTING cluster.organization = '$COCKROACH_ORGANIZATION';"
+  fi
   if [ -n "${COCKROACH_LICENSE_KEY:-}" ]; then
     echo "SET CLUSTER SETTING enterprise.license = '$COCKROACH_LICENSE_KEY';"
   fi

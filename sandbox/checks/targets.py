@@ -1,6 +1,6 @@
 """Where `sandbox verify` finds the services: defaults < sandbox state < environment < flags.
 
-Every layer is a plain mapping of the seeds' variable names (`HYDRA_ADMIN_URL`, ...,
+Every layer is a plain mapping of the integration guide's variable names (`HYDRA_ADMIN_URL`, ...,
 `KETO_WRITE_REMOTE`) plus database URLs: `DATABASE_URL` for all three databases (its database
 name is replaced by hydra, kratos and keto), or `HYDRA_DATABASE_URL`, `KRATOS_DATABASE_URL`,
 `KETO_DATABASE_URL` one by one (what `sandbox env` prints). Later layers win.

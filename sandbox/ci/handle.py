@@ -1,9 +1,9 @@
 """What a test gets from the `iam_sandbox` fixture: every endpoint, and helpers for the usual
 needs (a Hydra client with a token, a Kratos identity with a session, Keto tuples, SQL).
 
-Built from the seeds' variables (`HYDRA_ADMIN_URL`, ..., `*_DATABASE_URL`), so it serves a
-sandbox of any target or a stack deployed by hand. Secrets stay out of reprs, so a failing
-assertion never prints them.
+Built from the integration guide's variables (`HYDRA_ADMIN_URL`, ..., `*_DATABASE_URL`), so
+it serves a sandbox of any target or a stack deployed by hand. Secrets stay out of reprs, so
+a failing assertion never prints them.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class IamSandbox:
     """Every endpoint of a running IAM stack, and helpers that use them."""
 
     urls: dict[str, str]
-    """The seeds' variables: HYDRA_PUBLIC_URL, HYDRA_ADMIN_URL, KRATOS_PUBLIC_URL,
+    """The integration guide's variables: HYDRA_PUBLIC_URL, HYDRA_ADMIN_URL, KRATOS_PUBLIC_URL,
     KRATOS_ADMIN_URL, KETO_READ_REMOTE, KETO_WRITE_REMOTE."""
     database_urls: dict[str, str] = field(repr=False)
     """hydra, kratos, keto: libpq URLs as user ory with sslmode=verify-full (password included)."""
@@ -102,7 +102,8 @@ class IamSandbox:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> IamSandbox:
-        """From the seeds' variables and DATABASE_URL or HYDRA_/KRATOS_/KETO_DATABASE_URL."""
+        """From the integration guide's variables and DATABASE_URL or
+        HYDRA_/KRATOS_/KETO_DATABASE_URL."""
         targets = resolve([("env", {k: env[k] for k in ENV_KEYS if env.get(k)})])
         ca = None
         if targets.database_urls:
@@ -112,7 +113,7 @@ class IamSandbox:
 
     @property
     def env(self) -> dict[str, str]:
-        """The seeds' variables plus HYDRA_DATABASE_URL, ... (with the password)."""
+        """The integration guide's variables plus HYDRA_DATABASE_URL, ... (with the password)."""
         return {**self.urls, **{db_key(db): u for db, u in self.database_urls.items()}}
 
     def url(self, key: str) -> str:

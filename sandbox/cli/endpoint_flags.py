@@ -1,8 +1,8 @@
 """The flags that point a command at the services, shared by `verify` and `load`.
 
 One `--<component>-<port>-url` flag per port of the component catalog, so a new component
-brings its flags with it. Each overrides the seeds' variable of the same meaning (named in its
-help), which in turn overrides what the state folder says (see
+brings its flags with it. Each overrides the integration guide's variable of the same meaning
+(named in its help), which in turn overrides what the state folder says (see
 `sandbox.cli.verify.resolve_targets`).
 """
 

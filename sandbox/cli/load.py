@@ -1,7 +1,8 @@
-"""`sandbox load`: the seeds' workload simulator, with numbers a performance engineer can trust.
+"""`sandbox load`: the CockroachDB + Ory integration guide's load simulator, with numbers a
+performance engineer can trust.
 
-Endpoints are found as `sandbox verify` finds them: the sandbox's state, then the seeds'
-variables, then flags. Exit 0 only with no wrong answer and an error rate within
+Endpoints are found as `sandbox verify` finds them: the sandbox's state, then the integration
+guide's variables, then flags. Exit 0 only with no wrong answer and an error rate within
 `--max-error-rate`.
 """
 
@@ -77,8 +78,8 @@ def _preflight(plan: Plan, timeout: float) -> None:
                 except httpx.HTTPError as exc:
                     raise SandboxError(
                         f"{key}={plan.urls[key]} does not answer ({type(exc).__name__}): is the "
-                        "stack up? Point load at it with the state directory, the seeds' "
-                        "variables or flags"
+                        "stack up? Point load at it with the state directory, the integration "
+                        "guide's variables or flags"
                     ) from None
 
 

@@ -287,7 +287,7 @@ def env(
         typer.Option("--show-password", help="Put the ory user's password into the database URLs."),
     ] = False,
 ) -> None:
-    """The seeds' variables (HYDRA_ADMIN_URL, ...) and the database URLs of this sandbox."""
+    """The integration guide's variables (HYDRA_ADMIN_URL, ...) and this sandbox's database URLs."""
     import shlex
 
     from sandbox.endpoints import host_endpoints

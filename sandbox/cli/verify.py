@@ -1,7 +1,8 @@
 """`sandbox verify`: prove Hydra, Kratos and Keto end to end, down to the rows in the database.
 
-Where to look: embedded defaults < the sandbox's state directory < the seeds' environment
-variables < flags. So it verifies this sandbox on any target, or a stack deployed by hand.
+Where to look: embedded defaults < the sandbox's state directory < the environment variables of
+the CockroachDB + Ory integration guide < flags. So it verifies this sandbox on any target, or
+a stack deployed by hand.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 VERSION_PATTERN = re.compile(r"^v?\d+\.\d+\.\d+([.-][0-9A-Za-z.-]+)?$")
-"""A pinned release (`v25.4.11`, `3.0.5`, `v0.13.0-alpha.0`): never a floating tag."""
+"""A pinned release (`v25.4.11`, `3.0.24`, `v0.13.0-alpha.0`): never a floating tag."""
 
 
 class Model(BaseModel):

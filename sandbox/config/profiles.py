@@ -7,10 +7,20 @@ MEMORY_PROFILES: dict[str, dict[str, int]] = {
     # of the node each, as CockroachDB's own start examples do; only `roomy` reaches the 4 GiB
     # per node its production checklist asks for (per vCPU). The others trade headroom under
     # load (OOM kills, queries spilling to disk) for fitting a laptop or a CI runner.
+    # `cockroach_tsdb` is passed as `--max-tsdb-memory` (v25.4's default is max(1%, 64 MiB)) so
+    # that cache + SQL + tsdb can be held under 75% of the node, the rule of v25.4's
+    # `cockroach start` docs. `cockroach_one_shot` caps `crdb-init`, `crdb-bootstrap` and their
+    # Kubernetes Jobs: each runs the v25.4 `cockroach` CLI, a Go binary of several hundred MB
+    # that initialises much of the server's code before it connects. The old 96 MiB was
+    # measured on an older, smaller binary; 256 MiB is that figure with 2.5x margin, since the
+    # v25.4 image cannot run here to be measured (README, Troubleshooting, says how to check).
+    # `one_shot` stays the cap of the Ory migration jobs (hydra/kratos/keto `migrate sql`).
     "laptop": {  # the whole stack under 3 GiB
         "cockroach_node": 640,
         "cockroach_cache": 160,
         "cockroach_sql": 160,
+        "cockroach_tsdb": 64,
+        "cockroach_one_shot": 256,
         "load_balancer": 48,
         "one_shot": 96,
         "hydra": 160,
@@ -24,6 +34,8 @@ MEMORY_PROFILES: dict[str, dict[str, int]] = {
         "cockroach_node": 1024,
         "cockroach_cache": 256,
         "cockroach_sql": 256,
+        "cockroach_tsdb": 64,
+        "cockroach_one_shot": 256,
         "load_balancer": 64,
         "one_shot": 128,
         "hydra": 256,
@@ -37,6 +49,8 @@ MEMORY_PROFILES: dict[str, dict[str, int]] = {
         "cockroach_node": 4096,
         "cockroach_cache": 1024,
         "cockroach_sql": 1024,
+        "cockroach_tsdb": 64,
+        "cockroach_one_shot": 384,
         "load_balancer": 128,
         "one_shot": 256,
         "hydra": 512,

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from sandbox.config.aws import Aws
 from sandbox.config.base import VERSION_PATTERN, Model
 from sandbox.config.profiles import MEMORY_PROFILES
 from sandbox.config.tools import Tools
@@ -25,6 +26,7 @@ _PG_VERSION = re.compile(r"^\d+\.\d+$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _LICENSE = re.compile(r"^[A-Za-z0-9+/=._-]{8,}$")
+_ORGANIZATION = re.compile(r"^[^'\"\\\x00-\x1f]{1,200}$")
 
 
 class Versions(Model):
@@ -34,7 +36,11 @@ class Versions(Model):
     hydra: str = "v26.2.0"
     kratos: str = "v26.2.0"
     keto: str = "v26.2.0"
-    haproxy: str = "3.0.5"
+    haproxy: str = "3.0.24"
+    """The 3.0 LTS line (maintained to 2029). 3.0.5 was its fifth patch (2024-09); 3.0.24 is
+    the newest patch with a published fix record (Chainguard's haproxy-3.0 advisories, July
+    2026; haproxy.org lists every 3.0 release on its `bugs-3.0.*.html` pages). Newer 3.0
+    patches are drop-in."""
     postgres: str = "17.6"
     """`database.engine: postgres`: the official image's tag (PostgreSQL numbers its releases
     major.minor)."""
@@ -130,6 +136,8 @@ class Memory(Model):
     cockroach_node: MiB = 640
     cockroach_cache: MiB = 160
     cockroach_sql: MiB = 160
+    cockroach_tsdb: MiB = 64
+    cockroach_one_shot: MiB = 256
     load_balancer: MiB = 48
     one_shot: MiB = 96
     hydra: MiB = 160
@@ -149,11 +157,11 @@ class Memory(Model):
 
     @model_validator(mode="after")
     def _fits(self) -> Memory:
-        engine = self.cockroach_cache + self.cockroach_sql
+        engine = self.cockroach_cache + self.cockroach_sql + self.cockroach_tsdb
         if engine * 4 > self.cockroach_node * 3:
             raise ValueError(
-                f"cockroach_cache + cockroach_sql ({engine} MiB) must stay under 75% of "
-                f"cockroach_node ({self.cockroach_node} MiB)"
+                f"cockroach_cache + cockroach_sql + cockroach_tsdb ({engine} MiB) must stay "
+                f"under 75% of cockroach_node ({self.cockroach_node} MiB)"
             )
         return self
 
@@ -170,7 +178,16 @@ class Timeouts(Model):
 
 class Cockroach(Model):
     license_key: SecretStr | None = None
-    """Set as `enterprise.license`; without one a multi-node cluster is throttled after 7 days."""
+    """Set as `enterprise.license`; without one a multi-node cluster is throttled after 7 days.
+    Since v24.3 a Free or Trial key also needs `diagnostics: true` (see `diagnostics`)."""
+    organization: str | None = None
+    """Set as `cluster.organization` with the key: enterprise features compare it with the
+    organization the license was issued to."""
+    diagnostics: bool = False
+    """Send CockroachDB's diagnostics reports to Cockroach Labs. Off by default, so nothing
+    leaves a sandbox; but since v24.3 Free and Trial licenses require the reports, and a
+    cluster holding one that has sent none for 7 days is throttled as if unlicensed
+    (`pkg/server/license/enforcer.go`). Enterprise licenses work with it off."""
 
     @field_validator("license_key")
     @classmethod
@@ -178,6 +195,14 @@ class Cockroach(Model):
         # The key is written into a SQL statement: allow only what license keys contain.
         if value is not None and not _LICENSE.match(value.get_secret_value()):
             raise ValueError("expected a CockroachDB license key (letters, digits, + / = . _ -)")
+        return value
+
+    @field_validator("organization")
+    @classmethod
+    def _organization_charset(cls, value: str | None) -> str | None:
+        # Written into a SQL string literal: no quote, no backslash, no control character.
+        if value is not None and not _ORGANIZATION.match(value):
+            raise ValueError("expected an organization name without quotes or backslashes")
         return value
 
 
@@ -281,6 +306,7 @@ class Settings(Model):
     certs: Certs = Field(default_factory=Certs)
     tools: Tools = Field(default_factory=Tools)
     db_pool: DbPool = Field(default_factory=DbPool)
+    aws: Aws = Field(default_factory=Aws)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

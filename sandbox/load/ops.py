@@ -23,7 +23,7 @@ class Op:
     """`service.thing.verb`, e.g. `keto.check.allowed`."""
     kind: Kind
     positive: bool = True
-    """For reads: an ok answer counts as the seeds' Active (token active, session valid,
+    """For reads: an ok answer counts as the load simulator's Active (token active, session valid,
     allowed) or, when False, as Inactive (a denial that was expected)."""
 
     @property

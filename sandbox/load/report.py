@@ -1,4 +1,5 @@
-"""The report model: flushed tallies in, per-operation rows, the seeds' summary and a verdict out.
+"""The report model: flushed tallies in; per-operation rows, the load simulator's summary and a
+verdict out.
 
 `Aggregator` is fed the once-a-second messages of every worker process and keeps warm-up and
 measured numbers apart. `Report` is what every reporter (table, JSON, metrics, plot) prints;

@@ -1,7 +1,8 @@
 """When to send what: the read/write mix and the open-loop timetable. Pure and clock-free.
 
-Mix (the seeds' design): writers create entities and each entity is read `read_ratio` times, so
-a worker writes when it has nothing to read or has read `read_ratio` times since its last write.
+Mix (the load simulator's design): writers create entities and each entity is read
+`read_ratio` times, so a worker writes when it has nothing to read or has read `read_ratio`
+times since its last write.
 
 Open loop (wrk2's model): request i is due at `start + i / rate`, whatever happened before.
 Latency is measured from that due time, so a server that stalls is charged for every request

@@ -22,7 +22,7 @@ SUMMARY_LABELS = (
     ("Wrong answers", "wrong_answers", "{}"),
     ("Error rate", "error_rate", "{:.4%}"),
 )
-"""The seeds' summary fields, in their order and words, then what they lacked."""
+"""The load simulator's summary fields, in their order and words, then what they lacked."""
 
 OP_HEADERS = (
     "operation",

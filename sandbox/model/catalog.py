@@ -48,6 +48,8 @@ KRATOS = Component(
     secret_env=("DSN", "SECRETS_DEFAULT", "SECRETS_COOKIE", "SECRETS_CIPHER"),
     files=(ConfigFile(IDENTITY_SCHEMA, f"{CONFIG_DIR}/{IDENTITY_SCHEMA}"),),
     chart="kratos",
+    # SQLite's folder and the ory user's home (its .docker/Dockerfile-alpine)
+    image_volumes=("/var/lib/sqlite", "/home/ory"),
 )
 
 KETO = Component(
@@ -71,7 +73,7 @@ CATALOG: tuple[Component, ...] = (HYDRA, KRATOS, KETO)
 BY_NAME = {c.name: c for c in CATALOG}
 
 URL_VARS: tuple[str, ...] = tuple(p.url_var for c in CATALOG for p in c.ports)
-"""The seeds' variable names of every API URL, in catalog order."""
+"""The integration guide's variable names of every API URL, in catalog order."""
 
 DATABASES: tuple[str, ...] = tuple(c.database for c in CATALOG if c.database)
 """The databases the engine's bootstrap creates, one per stateful component."""

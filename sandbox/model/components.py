@@ -65,6 +65,11 @@ class Component:
     """Extra read-only files besides its config and the CA certificate."""
     chart: str | None = None
     """Its ory/k8s Helm chart on Kubernetes targets; None: not deployable there yet."""
+    image_volumes: tuple[str, ...] = ()
+    """Paths its official image declares as `VOLUME`. Docker gives every container of such an
+    image an anonymous, unlabelled volume at each, which `down` (without `--volumes`) would
+    leave behind on every cycle; Compose mounts an empty tmpfs there instead (the sandbox keeps
+    nothing in them)."""
 
     @property
     def migration(self) -> str | None:

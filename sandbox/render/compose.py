@@ -27,6 +27,8 @@ HEADER = "# Rendered by `sandbox render --target compose`; edit sandbox.yaml ins
 LB_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg"
 LB_CA_PATH = "/usr/local/etc/haproxy/ca.crt"
 LB_CONFIG = "haproxy.cfg"
+SCRATCH_BYTES = 16 * 2**20
+"""Size of the tmpfs at each path an image declares as a VOLUME (nothing is written there)."""
 
 
 @dataclass(frozen=True)
@@ -78,14 +80,6 @@ def _member(topology: Topology, member: Member, certs: str) -> dict[str, Any]:
     service["restart"] = "unless-stopped"
     extra = {"zone": member.zone, "region": topology.settings.region}
     service["labels"] = _labels(topology, member.name, member.role, **extra)
-    if member.healthcheck:
-        service["healthcheck"] = {
-            "test": ["CMD", *member.healthcheck],
-            "interval": "15s",
-            "timeout": "10s",
-            "retries": 3,
-            "start_period": "120s",
-        }
     return service
 
 
@@ -143,6 +137,10 @@ def _component_services(topology: Topology, certs: str) -> dict[str, dict[str, A
             _bind(f"ory/{component.config}", f"{ory.CONFIG_DIR}/{component.config}"),
             _bind(f"{certs}/ca/ca.crt", ory.CA_PATH),
             *(_bind(f"ory/{f.name}", f.target) for f in component.files),
+            *(
+                {"type": "tmpfs", "target": path, "tmpfs": {"size": SCRATCH_BYTES}}
+                for path in component.image_volumes
+            ),
         ]
         common = {
             "image": topology.image(name),

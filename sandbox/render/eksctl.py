@@ -1,23 +1,27 @@
-"""The EKS cluster as an eksctl `ClusterConfig`: the seeds' `eksctl create cluster`, as a file.
+"""The EKS cluster as an eksctl `ClusterConfig`: the integration guide's `eksctl create
+cluster`, as a file.
 
-Region and zones come from the settings (us-east-1, a/b/c); one unmanaged node group
-`standard-workers` (the seeds' `--managed=false`) of m5.xlarge, desired 3, min 1, max 4, on
-Amazon Linux 2023; IAM OIDC for service accounts; and the EBS CSI addon, which the gp3
-StorageClass of the overlay needs. Beyond the seeds: an IAM service account for the AWS Load
-Balancer Controller, which the NLB annotations of the public Services need.
+Region and zones come from the settings (us-east-1, a/b/c); unmanaged node groups (the
+integration guide's `--managed=false`) of m5.xlarge on Amazon Linux 2023, one per zone (see
+`node_groups`); IAM OIDC for service accounts; and the EBS CSI addon, which the gp3 StorageClass
+of the overlay needs. The Kubernetes version is `aws.eks_version`. Beyond the guide: an IAM
+service account for the AWS Load Balancer Controller, which the NLB annotations of the public
+Services need.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sandbox.model.topology import Topology
-from sandbox.render.kind import cluster_name
+from sandbox.render.kind import REGION_LABEL, ZONE_LABEL, cluster_name
 
 NODE_GROUP = "standard-workers"
+"""The node groups' common prefix; each is `<prefix>-<zone>`."""
 INSTANCE_TYPE = "m5.xlarge"
-DESIRED, MIN, MAX = 3, 1, 4
+DESIRED, MIN, MAX = 1, 1, 2
+"""Per zone: one worker (the integration guide's 3 in all), room for a second while one is
+replaced."""
 AMI_FAMILY = "AmazonLinux2023"
 EBS_CSI_ADDON = "aws-ebs-csi-driver"
 LB_CONTROLLER = "aws-load-balancer-controller"
@@ -25,10 +29,26 @@ LB_CONTROLLER = "aws-load-balancer-controller"
 under a service account with the controller's well-known IAM policy (through OIDC)."""
 
 
-def kubernetes_version(topology: Topology) -> str | None:
-    """The Kubernetes minor of the kind node image (`kindest/node:v1.36.1@...` -> 1.36)."""
-    match = re.search(r":v?(\d+)\.(\d+)", topology.settings.tools.kind_node_image.split("@")[0])
-    return f"{match.group(1)}.{match.group(2)}" if match else None
+def node_groups(topology: Topology) -> list[dict[str, Any]]:
+    """One node group per zone, each pinned to that zone alone.
+
+    A single group across three zones is balanced by its Auto Scaling group only best-effort:
+    a zone can end up without a worker, and the CockroachDB node pinned there stays Pending.
+    """
+    region = topology.settings.region
+    return [
+        {
+            "name": f"{NODE_GROUP}-{zone}",
+            "instanceType": INSTANCE_TYPE,
+            "desiredCapacity": DESIRED,
+            "minSize": MIN,
+            "maxSize": MAX,
+            "amiFamily": AMI_FAMILY,
+            "availabilityZones": [zone],
+            "labels": {ZONE_LABEL: zone, REGION_LABEL: region},
+        }
+        for zone in dict.fromkeys(node.zone for node in topology.nodes)
+    ]
 
 
 def cluster_config(topology: Topology) -> dict[str, Any]:
@@ -36,11 +56,10 @@ def cluster_config(topology: Topology) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "name": cluster_name(topology),
         "region": topology.settings.region,
+        # Its own setting, not the kind image's: EKS offers new Kubernetes minors late.
+        "version": topology.settings.aws.eks_version,
         "tags": {"app.kubernetes.io/managed-by": "iam-sandbox"},
     }
-    version = kubernetes_version(topology)
-    if version:
-        metadata["version"] = version  # EKS runs what kind rehearsed
     return {
         "apiVersion": "eksctl.io/v1alpha5",
         "kind": "ClusterConfig",
@@ -62,16 +81,5 @@ def cluster_config(topology: Topology) -> dict[str, Any]:
                 "wellKnownPolicies": {"ebsCSIController": True},
             }
         ],
-        "nodeGroups": [
-            {
-                "name": NODE_GROUP,
-                "instanceType": INSTANCE_TYPE,
-                "desiredCapacity": DESIRED,
-                "minSize": MIN,
-                "maxSize": MAX,
-                "amiFamily": AMI_FAMILY,
-                "availabilityZones": zones,
-                "labels": {"topology.kubernetes.io/region": topology.settings.region},
-            }
-        ],
+        "nodeGroups": node_groups(topology),
     }

@@ -13,8 +13,11 @@ Kubernetes API token: none of them calls the API.
 
 Every API is a `ClusterIP` Service: the host reaches them through port-forwards on 127.0.0.1.
 Only aws `--public` puts the public APIs (Hydra 4444, Kratos 4433, Keto read 4466) behind
-internet-facing NLBs, and then their issuer and base URLs name the NLBs; the admin APIs (Hydra
-4445, Kratos 4434, Keto write 4467) stay `ClusterIP`, never public.
+internet-facing NLBs, which terminate TLS with the ACM certificate of `aws.acm_certificate_arn`;
+their issuer and base URLs then name the NLBs (or `<svc>.<aws.public_domain>`) over https. The
+admin APIs (Hydra 4445, Kratos 4434, Keto write 4467) stay `ClusterIP`, never public.
+
+Every server gets a start-up budget that fits a loaded laptop (`STARTUP_PROBE`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,21 @@ NLB_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
 }
+TLS_CERT_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+TLS_PORTS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports"
 IDENTITY_SCHEMA_FILE = IDENTITY_SCHEMA
+STARTUP_PROBE = {
+    "initialDelaySeconds": 1,
+    "periodSeconds": 3,
+    "timeoutSeconds": 3,
+    "failureThreshold": 40,
+    "successThreshold": 1,
+}
+"""`deployment.startupProbe` of all three charts (the timers; the charts add the `httpGet` of
+`/health/ready`). Their default, period 1 s x 5 failures, gives a pod about 6 s to reach the
+database through TLS, and a loaded kind cluster restarts it in a loop; this gives it about
+two minutes (3 s x 40), within `timeouts.services_ready`. Helm merges the map key by key, so
+every timer is set here."""
 
 
 def chart_reference(service: str) -> str:
@@ -79,7 +96,16 @@ def _ca_volume() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return volumes, mounts
 
 
-def _services(service: str, exposed: bool) -> dict[str, Any]:
+def _nlb_annotations(topology: Topology, port: int) -> dict[str, str]:
+    """An internet-facing NLB, terminating TLS on `port` when a certificate is set: Kratos's
+    Secure cookies need HTTPS in the browser (the aws provider refuses `--public` without)."""
+    certificate = topology.settings.aws.acm_certificate_arn
+    if certificate is None:
+        return dict(NLB_ANNOTATIONS)
+    return {**NLB_ANNOTATIONS, TLS_CERT_ANNOTATION: certificate, TLS_PORTS_ANNOTATION: str(port)}
+
+
+def _services(topology: Topology, service: str, exposed: bool) -> dict[str, Any]:
     """ClusterIP everywhere by default (the host gets there through port-forwards); with
     `exposed` (aws `--public`) the public APIs get internet-facing NLBs, admin APIs never do."""
     out: dict[str, Any] = {}
@@ -89,20 +115,32 @@ def _services(service: str, exposed: bool) -> dict[str, Any]:
             "enabled": True,
             "type": "LoadBalancer" if balanced else "ClusterIP",
             "port": spec.container,
-            "annotations": dict(NLB_ANNOTATIONS) if balanced else {},
+            "annotations": _nlb_annotations(topology, spec.container) if balanced else {},
         }
     return out
 
 
-def public_urls(service: str, host: str) -> dict[tuple[str, ...], str]:
+def public_urls(service: str, host: str, scheme: str = "http") -> dict[tuple[str, ...], str]:
     """Config paths that must name the address users reach `service` at, behind its NLB."""
     if service == "hydra":
-        issuer = f"http://{host}:{BY_NAME['hydra'].port('public').container}/"
+        issuer = f"{scheme}://{host}:{BY_NAME['hydra'].port('public').container}/"
         return {("urls", "self", "issuer"): issuer, ("urls", "self", "public"): issuer}
     if service == "kratos":
-        url = f"http://{host}:{BY_NAME['kratos'].port('public').container}/"
+        url = f"{scheme}://{host}:{BY_NAME['kratos'].port('public').container}/"
         return {("serve", "public", "base_url"): url}
     return {}
+
+
+def _public_address(
+    topology: Topology, service: str, exposed: bool, address: str | None
+) -> tuple[str | None, str]:
+    """(host, scheme) the public URLs name: `<svc>.<aws.public_domain>` when exposed under a
+    domain, else the NLB's address once known; https when the NLB terminates TLS."""
+    aws = topology.settings.aws
+    scheme = "https" if exposed and aws.acm_certificate_arn else "http"
+    if exposed and aws.public_domain:
+        return f"{service}.{aws.public_domain}", scheme
+    return address, scheme
 
 
 def _deployment(topology: Topology, service: str) -> dict[str, Any]:
@@ -114,6 +152,7 @@ def _deployment(topology: Topology, service: str) -> dict[str, Any]:
         "extraEnv": [{"name": k, "value": v} for k, v in ory.SERVER_ENV.items()],
         "extraVolumes": volumes,
         "extraVolumeMounts": mounts,
+        "startupProbe": dict(STARTUP_PROBE),
         "topologySpreadConstraints": [
             {
                 "maxSkew": 1,
@@ -143,7 +182,8 @@ def values(
         raise ValueError(f"unknown Ory service {service!r}")
     one_shot = f"{topology.settings.memory.one_shot}Mi"
     config = chart_config(topology, service)
-    for path, url in (public_urls(service, address) if address else {}).items():
+    host, scheme = _public_address(topology, service, exposed, address)
+    for path, url in (public_urls(service, host, scheme) if host else {}).items():
         node = config
         for key in path[:-1]:
             node = node[key]
@@ -156,7 +196,7 @@ def values(
         "replicaCount": len(topology.nodes),  # one per zone, held there by the spread below
         "image": chart_image(topology.image(service)),
         "secret": {"enabled": False, "nameOverride": ory_secret(service)},
-        "service": _services(service, exposed),
+        "service": _services(topology, service, exposed),
         service: server,
         "deployment": _deployment(topology, service),
         # The migration Job: all three charts read its limits here (kratos and keto ignore

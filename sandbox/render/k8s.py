@@ -51,7 +51,7 @@ PROVISIONERS: dict[str, dict[str, Any]] = {
     "kind": {"provisioner": "rancher.io/local-path"},
     "aws": {
         "provisioner": "ebs.csi.aws.com",
-        "parameters": {"type": "gp3", "fsType": "ext4"},
+        "parameters": {"type": "gp3", "csi.storage.k8s.io/fstype": "ext4"},
         "allowVolumeExpansion": True,
     },
 }
@@ -130,7 +130,9 @@ def statefulset(topology: Topology, node: Node, target: TargetName = "kind") -> 
         "imagePullPolicy": "IfNotPresent",
         "command": ["/cockroach/cockroach"],
         "args": start_args(topology, node),
-        "env": [{"name": k, "value": v} for k, v in topology.engine.node_env.items()],
+        "env": [
+            {"name": k, "value": v} for k, v in topology.engine.node_environment(topology).items()
+        ],
         "ports": [
             {"name": "grpc", "containerPort": RPC_PORT},
             {"name": "sql", "containerPort": SQL_PORT},
@@ -223,7 +225,7 @@ def disruption_budget(topology: Topology) -> dict[str, Any]:
 
 
 def _job(topology: Topology, name: str, script: str, env: list[dict[str, Any]]) -> dict[str, Any]:
-    memory = f"{topology.settings.memory.one_shot}Mi"
+    memory = f"{topology.settings.memory.cockroach_one_shot}Mi"
     spec: dict[str, Any] = {
         "backoffLimit": 3,
         "template": {
@@ -276,7 +278,7 @@ def init_job(topology: Topology) -> dict[str, Any]:
 
 
 def bootstrap_job(topology: Topology) -> dict[str, Any]:
-    script = topology.engine.one_shots(topology, CERTS_DIR)[1].script
+    shot = topology.engine.one_shots(topology, CERTS_DIR)[1]
 
     def from_secret(name: str, key: str, optional: bool = False) -> dict[str, Any]:
         ref: dict[str, Any] = {"name": BOOTSTRAP_SECRET, "key": key}
@@ -285,11 +287,11 @@ def bootstrap_job(topology: Topology) -> dict[str, Any]:
         return {"name": name, "valueFrom": {"secretKeyRef": ref}}
 
     env = [
-        {"name": "SQL_HOST", "value": f"{topology.load_balancer}:{SQL_PORT}"},
+        *({"name": k, "value": v} for k, v in shot.env.items()),
         from_secret("ORY_PASSWORD", "ORY_PASSWORD"),
         from_secret("COCKROACH_LICENSE_KEY", "COCKROACH_LICENSE_KEY", optional=True),
     ]
-    return _job(topology, BOOTSTRAP_JOB, script, env)
+    return _job(topology, BOOTSTRAP_JOB, shot.script, env)
 
 
 def storage_class(topology: Topology, target: TargetName) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def dsn(
 
 
 def public_urls(topology: Topology) -> dict[str, str]:
-    """Where the host reaches each API: the seeds' variable names, on 127.0.0.1."""
+    """Where the host reaches each API: the integration guide's variable names, on 127.0.0.1."""
     p = topology.settings.ports
     return {
         spec.url_var: f"http://{LOOPBACK}:{getattr(p, spec.host_setting)}"
@@ -128,7 +128,8 @@ def keto_config(topology: Topology) -> dict[str, Any]:
 
 
 def identity_schema() -> dict[str, Any]:
-    """The seeds' identity: an email (the password identifier) and a first and last name."""
+    """The integration guide's identity: an email (the password identifier), a first and a last
+    name."""
     return {
         "$id": "https://schemas.iam-sandbox.local/identity.default.schema.json",
         "$schema": "http://json-schema.org/draft-07/schema#",

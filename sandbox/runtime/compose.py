@@ -279,6 +279,10 @@ class ComposeDriver:
         containers = self.project.containers()
         once = one_shots(self.topology)
         zones = {m.name: m.zone for m in self.topology.engine.members(self.topology)}
+        # Nodes carry no Docker health check: a client run inside a CockroachDB node's cgroup
+        # every few seconds can push it over its memory cap. Their health is the readiness
+        # endpoint, probed from the host (as `up` gates on it).
+        nodes = {n.name for n in self.topology.nodes}
         endpoints = {name: ", ".join(ports) for name, ports in self._endpoints().items()}
         rows = []
         for name in all_services(self.topology):
@@ -292,10 +296,10 @@ class ComposeDriver:
                 health = "completed" if state.exit_code == 0 else f"failed ({state.exit_code})"
             elif state.health is not None and state.health.status:
                 health = state.health.status
+            elif name in nodes and state.status == "running":
+                health = "healthy" if self._node_ready(name) else "not ready"
             else:
                 health = ""
-            if health == "starting" and state.status == "running" and self._node_ready(name):
-                health = "healthy"  # what `up` checks; Docker's first check may be 15 s away
             rows.append(ServiceStatus(name, state.status or "", health, zone, endpoint))
         return rows
 

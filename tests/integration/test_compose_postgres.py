@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -91,6 +92,8 @@ def test_status_shows_every_member_in_its_zone(box: SandboxHome) -> None:
         "etcd-3": "us-east-1c",
     }
     assert rows["pg-bootstrap"]["health"] == "completed"
+    # no Docker health check in the nodes: their health is Patroni's /readiness, from the host
+    assert [rows[n]["health"] for n in NODES] == ["healthy", "healthy", "healthy"]
     assert {rows[s]["state"] for s in ("hydra", "kratos", "keto")} == {"running"}
 
 
@@ -98,6 +101,53 @@ def test_both_standbys_stream_from_the_leader_and_one_is_synchronous(box: Sandbo
     states = sql(box, "SELECT state || ' ' || sync_state FROM pg_stat_replication")
     assert sorted(s.split()[0] for s in states) == ["streaming", "streaming"]
     assert any(s.split()[1] in ("sync", "quorum") for s in states), states
+
+
+ETCD = ",".join(f"http://etcd-{i}:2379" for i in (1, 2, 3))
+
+
+def etcdctl(box: SandboxHome, *args: str, endpoints: str = ETCD) -> str:
+    """`etcdctl` in etcd-1's container (the test image ships it), on `endpoints`."""
+    argv = ["docker", "exec", f"{box.project}-etcd-1", "etcdctl", f"--endpoints={endpoints}"]
+    done = subprocess.run([*argv, *args], capture_output=True, text=True, timeout=30)
+    return done.stdout
+
+
+def etcd_status(box: SandboxHome, endpoints: str = ETCD) -> list[dict[str, Any]]:
+    return list(json.loads(etcdctl(box, "endpoint", "status", "-w", "json", endpoints=endpoints)))
+
+
+def etcd_leader(box: SandboxHome) -> str:
+    """The etcd member that leads, by `etcdctl endpoint status`."""
+    (leader,) = [
+        row["Endpoint"]
+        for row in etcd_status(box)
+        if row["Status"]["header"]["member_id"] == row["Status"]["leader"]
+    ]
+    return str(leader).removeprefix("http://").removesuffix(":2379")
+
+
+def test_the_etcd_leader_is_moved_out_of_the_postgres_leaders_zone(box: SandboxHome) -> None:
+    # One zone holding both leaders costs an etcd election and a full lease ttl more when it
+    # goes down (a new etcd leader renews every lease). Put etcd's leader there on purpose:
+    # the node's watcher hands it to another zone within a few seconds.
+    standbys = sql(box, "SELECT application_name FROM pg_stat_replication ORDER BY 1")
+    (leader,) = [n for n in NODES if n not in standbys]
+    same_zone = "etcd-" + leader.removeprefix("pg-")
+    (row,) = etcd_status(box, endpoints=f"http://{same_zone}:2379")
+    member_hex = format(row["Status"]["header"]["member_id"], "x")
+    deadline = time.monotonic() + 60
+    while etcd_leader(box) != same_zone:
+        etcdctl(box, "move-leader", member_hex)
+        assert time.monotonic() < deadline, "etcd's leadership could not be moved there"
+    deadline = time.monotonic() + 20
+    while etcd_leader(box) == same_zone:
+        assert time.monotonic() < deadline, f"{same_zone} still leads etcd beside {leader}"
+        time.sleep(0.5)
+    logs = subprocess.run(
+        ["docker", "logs", f"{box.project}-{leader}"], capture_output=True, text=True, timeout=30
+    )
+    assert f"etcd leader moved from {same_zone} to etcd-" in logs.stdout + logs.stderr
 
 
 def test_sql_as_ory_shows_its_password_and_reaches_its_databases(box: SandboxHome) -> None:

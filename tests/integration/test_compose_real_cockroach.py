@@ -205,3 +205,37 @@ def test_every_range_gets_three_replicas(box: SandboxHome) -> None:
     while (rows := sql_rows(box, statement)) != [["3"]]:
         assert time.monotonic() < deadline, f"replica counts still {rows}"
         time.sleep(2)
+
+
+def test_diagnostics_stay_off_and_tsdb_memory_is_the_settings(box: SandboxHome) -> None:
+    # What the bootstrap sets (cockroach.diagnostics: false by default), and the flag a v25.4
+    # node was started with (memory.cockroach_tsdb, counted in the 75% rule).
+    with root_connection(box) as conn:
+        row = conn.execute("SHOW CLUSTER SETTING diagnostics.reporting.enabled").fetchone()
+        assert row == (False,)
+    args = subprocess.run(
+        ["docker", "inspect", "-f", "{{json .Args}}", f"{box.project}-crdb-1"],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    assert "--max-tsdb-memory=64MiB" in json.loads(args)
+
+
+def test_the_one_shots_fit_their_cap_and_nodes_run_no_client(box: SandboxHome) -> None:
+    # The v25.4 CLI under memory.cockroach_one_shot (256 MiB): never OOM-killed. And no Docker
+    # health check puts a second cockroach process in a node's cgroup.
+    for name in ("crdb-init", "crdb-bootstrap"):
+        state = subprocess.run(
+            ["docker", "inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}",
+             f"{box.project}-{name}"],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout.split()  # fmt: skip
+        assert state == ["false", "0"], (name, state)
+    for node in ("crdb-1", "crdb-2", "crdb-3"):
+        check = subprocess.run(
+            ["docker", "inspect", "-f", "{{json .Config.Healthcheck}}", f"{box.project}-{node}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+        assert check == "null", (node, check)

@@ -50,7 +50,8 @@ def live(session_pki: tuple[Topology, CertLayout]) -> Iterator[Live]:
 
 
 def load(live: Live, tmp_path: Path, *args: str) -> tuple[dict[str, Any], str, str]:
-    """Run `sandbox load ARGS` with the seeds' variables; (JSON report, table, stderr)."""
+    """Run `sandbox load ARGS` with the integration guide's variables; (JSON report, table,
+    stderr)."""
     report = tmp_path / "report.json"
     done = run_sandbox(
         tmp_path,

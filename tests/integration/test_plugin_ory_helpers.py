@@ -3,8 +3,8 @@
 Hydra v2.3.0, Kratos v1.3.1 and Keto v0.13.0-alpha.0 built from their Go modules
 (scripts/prepare-ory.sh) run as local processes with the configs the sandbox renders, on
 Debian's PostgreSQL with TLS from the sandbox's PKI (see tests/support/ory.py). The inner
-session finds them through the seeds' variables (`--iam-sandbox-from-env`), as a CI job would
-for a stack started in an earlier step.
+session finds them through the integration guide's variables (`--iam-sandbox-from-env`), as a
+CI job would for a stack started in an earlier step.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def live(session_pki: tuple[Topology, CertLayout]) -> Iterator[Live]:
             yield Live(stack, pg, layout, topology)
 
 
-SEEDS = (
+GUIDE_VARIABLES = (
     *("SANDBOX_", "HYDRA_", "KRATOS_PUBLIC_URL", "KRATOS_ADMIN_URL"),
     *("KETO_READ_REMOTE", "KETO_WRITE_REMOTE", "DATABASE_URL"),
 )
@@ -65,7 +65,7 @@ SEEDS = (
 
 
 def cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run_sandbox(cwd, *args, env=env, drop=SEEDS, timeout=180)
+    return run_sandbox(cwd, *args, env=env, drop=GUIDE_VARIABLES, timeout=180)
 
 
 def assert_no_secrets(text: str) -> None:

@@ -44,11 +44,12 @@ def standin_settings(**images: str) -> str:
 
 CALLER_VARIABLES = ("SANDBOX_", "HYDRA_", "KRATOS_", "KETO_", "DATABASE_URL", "GITHUB_", "PYTEST_")
 """What a sandbox or an inner pytest session started by a CI test must not inherit: the
-settings, the seeds' variables, the CI's and pytest's own (`drop` of tests.support.cli)."""
+settings, the integration guide's variables, the CI's and pytest's own (`drop` of
+tests.support.cli)."""
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without SANDBOX_* or the seeds' variables, plus `extra`."""
+    """The environment without SANDBOX_* or the integration guide's variables, plus `extra`."""
     return sandbox_env(extra, drop=CALLER_VARIABLES)
 
 

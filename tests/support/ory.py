@@ -118,7 +118,7 @@ def create_databases(pg: Server, password: str = DB_PASSWORD) -> None:
 
 @dataclass
 class OryStack:
-    """The running services: the seeds' URL variables and a database URL per service."""
+    """The running services: the integration guide's URL variables, a database URL per service."""
 
     urls: dict[str, str]
     database_urls: dict[str, str]

@@ -1,6 +1,6 @@
 """The whole stack on real servers in containers: `database.engine: postgres` with the images
-scripts/prepare-images.sh builds (PostgreSQL 15 + Patroni 3.0.2 + etcd 3.4 from Debian's
-packages, Debian's HAProxy 2.6, and hydra/kratos/keto built from their Go modules).
+scripts/prepare-images.sh builds (PostgreSQL 15 and etcd 3.4 from Debian's packages, Patroni
+4.1.5 from PyPI, Debian's HAProxy 2.6, and hydra/kratos/keto built from their Go modules).
 
 The versions the engine renders for (`versions.postgres`, `versions.patroni`) are read from
 the image's own labels, so the Patroni configuration matches the Patroni inside.

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sandbox.config.settings import Settings
 from sandbox.errors import BadInput
 from sandbox.model.topology import Topology
 from sandbox.render import eksctl
@@ -24,6 +25,7 @@ from tests.support.kube_runtime import items, kube_runtime, node
 from tests.support.schemas import eksctl_errors, needs_eksctl_schema
 
 KEYS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}
+ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 
 
 def never(question: str) -> bool:
@@ -31,12 +33,20 @@ def never(question: str) -> bool:
 
 
 def eks(
-    tmp_path: Path, recorder: Recorder | None = None, env: dict[str, str] | None = None
+    tmp_path: Path,
+    recorder: Recorder | None = None,
+    env: dict[str, str] | None = None,
+    settings: Settings | None = None,
 ) -> tuple[KubeRuntime, Recorder, Any]:
     """The aws target with no credentials (unless `env` has some) and no terminal to ask at."""
     return kube_runtime(
-        EksProvider, tmp_path, recorder, env=env or {}, home=tmp_path / "home", ask=never
+        EksProvider, tmp_path, recorder, settings, env=env or {}, home=tmp_path / "home", ask=never
     )
+
+
+def with_certificate(tmp_path: Path) -> Settings:
+    """What `--public` needs: an ACM certificate for the NLBs' TLS."""
+    return kube_settings(tmp_path, aws={"acm_certificate_arn": ARN})
 
 
 @needs_eksctl_schema
@@ -54,21 +64,19 @@ def test_eksctl_schema_check_can_fail(topology: Topology) -> None:
     assert eksctl_errors(broken)
 
 
-def test_cluster_config_is_the_seeds_cluster(topology: Topology) -> None:
+def test_cluster_config_is_the_integration_guides_cluster(topology: Topology) -> None:
     config = eksctl.cluster_config(topology)
     assert config["metadata"]["region"] == "us-east-1"
-    assert config["metadata"]["version"] == "1.36"  # the kind node image's Kubernetes
+    assert config["metadata"]["version"] == "1.34"  # aws.eks_version, not the kind image's
     assert config["availabilityZones"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
-    (group,) = config["nodeGroups"]
-    assert (group["name"], group["instanceType"], group["amiFamily"]) == (
-        "standard-workers",
-        "m5.xlarge",
-        "AmazonLinux2023",
-    )
-    assert (group["desiredCapacity"], group["minSize"], group["maxSize"]) == (3, 1, 4)
+    for group in config["nodeGroups"]:  # one per zone: tests/unit/test_eks_cluster.py
+        assert (group["instanceType"], group["amiFamily"]) == ("m5.xlarge", "AmazonLinux2023")
+        assert (group["desiredCapacity"], group["minSize"], group["maxSize"]) == (1, 1, 2)
     assert config["iam"]["withOIDC"] is True
     assert "aws-ebs-csi-driver" in [a["name"] for a in config["addons"]]
-    assert "managedNodeGroups" not in config  # unmanaged, as the seeds' --managed=false
+    assert (
+        "managedNodeGroups" not in config
+    )  # unmanaged, as the integration guide's --managed=false
 
 
 def test_rendered_eksctl_file_loads_back(tmp_path: Path) -> None:
@@ -231,7 +239,7 @@ def test_by_default_nothing_is_public(tmp_path: Path) -> None:
 
 
 def test_public_needs_yes_and_says_why(tmp_path: Path) -> None:
-    runtime, recorder, stream = eks(tmp_path)
+    runtime, recorder, stream = eks(tmp_path, settings=with_certificate(tmp_path))
     with pytest.raises(BadInput, match=r"^--public: .* needs --yes as well$"):
         runtime.up(UpOptions(dry_run=True, public=True))
     assert "Keto's read API (which has no authentication)" in stream.getvalue()
@@ -240,7 +248,7 @@ def test_public_needs_yes_and_says_why(tmp_path: Path) -> None:
 
 
 def test_public_dry_run_waits_for_the_nlbs_then_upgrades_the_urls(tmp_path: Path) -> None:
-    runtime, recorder, stream = eks(tmp_path)
+    runtime, recorder, stream = eks(tmp_path, settings=with_certificate(tmp_path))
     runtime.up(UpOptions(dry_run=True, public=True, yes=True))
     assert "3 Network Load Balancers" in stream.getvalue()
     argvs = recorder.argvs
@@ -281,7 +289,9 @@ def test_public_urls_are_rendered_once_the_addresses_are_known(tmp_path: Path) -
             for svc, key in (("hydra", "public"), ("kratos", "public"), ("keto", "read"))
         },
     }
-    runtime, recorder, stream = eks(tmp_path, Recorder(answers), env=KEYS)
+    runtime, recorder, stream = eks(
+        tmp_path, Recorder(answers), env=KEYS, settings=with_certificate(tmp_path)
+    )
     given = runtime.topology
     runtime.up(UpOptions(public=True, yes=True, wait=False))
     provider = runtime.provider
@@ -305,10 +315,10 @@ def test_public_urls_are_rendered_once_the_addresses_are_known(tmp_path: Path) -
     last = argvs[argvs.index(reads[-1]) + 1 :]
     assert [a[5] for a in last] == ["hydra", "kratos"]  # helm upgrades, no rollout (no wait)
     hydra = yaml.safe_load((runtime.rendered / "values" / "hydra.yaml").read_text())
-    issuer = f"http://{hosts['hydra']}:4444/"
+    issuer = f"https://{hosts['hydra']}:4444/"  # the NLB terminates TLS
     assert hydra["hydra"]["config"]["urls"]["self"] == {"issuer": issuer, "public": issuer}
     kratos = yaml.safe_load((runtime.rendered / "values" / "kratos.yaml").read_text())
-    url = f"http://{hosts['kratos']}:4433/"
+    url = f"https://{hosts['kratos']}:4433/"
     assert kratos["kratos"]["config"]["serve"]["public"]["base_url"] == url
     keto = (runtime.rendered / "values" / "keto.yaml").read_text()
     assert hosts["keto"] not in keto  # keto's config names no URL of its own

@@ -143,8 +143,8 @@ def test_memory_caps_of_every_container_on_the_laptop_profile() -> None:
         "crdb-1": 640,
         "crdb-2": 640,
         "crdb-3": 640,
-        "crdb-init": 96,
-        "crdb-bootstrap": 96,
+        "crdb-init": 256,
+        "crdb-bootstrap": 256,
         "crdb": 48,
         "hydra-migrate": 96,
         "hydra": 160,
@@ -158,7 +158,7 @@ def test_memory_caps_of_every_container_on_the_laptop_profile() -> None:
 def test_images_and_the_settings_that_choose_them() -> None:
     assert topology(images={"hydra": "mirror.example/hydra:v26.2.0"}).image_settings() == [
         ("images.cockroach", "cockroachdb/cockroach:v25.4.11"),
-        ("images.haproxy", "haproxy:3.0.5-alpine"),
+        ("images.haproxy", "haproxy:3.0.24-alpine"),
         ("images.hydra", "mirror.example/hydra:v26.2.0"),
         ("images.kratos", "oryd/kratos:v26.2.0"),
         ("images.keto", "oryd/keto:v26.2.0"),
@@ -182,7 +182,7 @@ def test_the_engine_one_shots_sql_shell_and_warnings() -> None:
         ("crdb-bootstrap", "bootstrap done", ("ORY_PASSWORD", "COCKROACH_LICENSE_KEY"), False),
     ]
     assert shots[0].env == {"INIT_HOST": "crdb-1:26357"}
-    assert shots[1].env == {"SQL_HOST": "crdb:26257"}
+    assert shots[1].env == {"SQL_HOST": "crdb:26257", "COCKROACH_DIAGNOSTICS": "false"}
     assert engine.sql_shell(user="ory", certs_dir="/c/ory", statement="SELECT 1") == [
         "/cockroach/cockroach",
         "sql",
@@ -199,7 +199,10 @@ def test_the_engine_one_shots_sql_shell_and_warnings() -> None:
     assert engine.one_shot_secrets(t, "pw") == {"ORY_PASSWORD": "pw"}
     assert len(engine.warnings(t)) == 1 and "license" in engine.warnings(t)[0]
     licensed = Topology(t.settings.model_copy(update={"cockroach": _licensed()}))
-    assert engine.warnings(licensed) == []
+    assert [w.split(":")[0] for w in engine.warnings(licensed)] == [
+        "cockroach.license_key is set with cockroach.diagnostics off",
+        "cockroach.license_key is set without cockroach.organization",
+    ]
     assert engine.one_shot_secrets(licensed, "pw") == {
         "ORY_PASSWORD": "pw",
         "COCKROACH_LICENSE_KEY": "crl-0-abcdefgh",

@@ -76,7 +76,7 @@ def test_images_pinned(model: dict[str, Any]) -> None:
     images = {svc["image"] for svc in model["services"].values()}
     assert images == {
         "cockroachdb/cockroach:v25.4.11",
-        "haproxy:3.0.5-alpine",
+        "haproxy:3.0.24-alpine",
         "oryd/hydra:v26.2.0",
         "oryd/kratos:v26.2.0",
         "oryd/keto:v26.2.0",
@@ -120,8 +120,8 @@ def test_every_service_has_its_laptop_memory_limit(model: dict[str, Any]) -> Non
         "crdb-2": "640m",
         "crdb-3": "640m",
         "crdb": "48m",
-        "crdb-init": "96m",
-        "crdb-bootstrap": "96m",
+        "crdb-init": "256m",
+        "crdb-bootstrap": "256m",
         "hydra-migrate": "96m",
         "hydra": "160m",
         "kratos-migrate": "96m",

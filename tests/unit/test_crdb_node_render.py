@@ -35,6 +35,14 @@ def test_compose_nodes_log_to_stderr_and_keep_diagnostics_off() -> None:
         assert services[name]["environment"] == DIAGNOSTICS_OFF, name
 
 
+def test_compose_nodes_run_no_client_inside_their_memory_cap() -> None:
+    # A `cockroach sql` health check every 15 s is a second v25.4 process in the node's
+    # cgroup, next to a server that may use ~545 MiB of its 640 MiB cap: the OOM killer's
+    # pick. Readiness is probed from outside instead (`status`, `up`, HAProxy).
+    services = compose_services()
+    assert [name for name in NODES if "healthcheck" in services[name]] == []
+
+
 def test_compose_one_shots_and_ory_get_no_node_flags() -> None:
     services = compose_services()
     for name in ("crdb-init", "crdb-bootstrap", "hydra", "crdb"):

@@ -65,8 +65,8 @@ LIVE = LiveState(
     nodes=3,
     statefulsets={name: statefulset(name) for name in ("crdb-1", "crdb-2", "crdb-3")},
     jobs={
-        "crdb-init": job("crdb-init", "9dd0662497faf196"),
-        "crdb-bootstrap": job("crdb-bootstrap", "5f4e29d479a2e900"),
+        "crdb-init": job("crdb-init", "266d435d568949fa"),
+        "crdb-bootstrap": job("crdb-bootstrap", "30c4e01ce4049324"),
     },
     secrets={
         "crdb-1-certs": CERTS,

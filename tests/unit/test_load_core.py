@@ -173,7 +173,7 @@ def _aggregated() -> Aggregator:
     return agg
 
 
-def test_report_keeps_warmup_apart_and_fills_the_seeds_summary() -> None:
+def test_report_keeps_warmup_apart_and_fills_the_simulators_summary() -> None:
     report = build_report(info(), _aggregated(), {"keto.tuples": 15})
     rows = {r["operation"]: r for r in report.rows}
     assert rows["keto.tuple.write"]["count"] == 11

@@ -19,14 +19,35 @@ from sandbox.model.topology import Topology
 from sandbox.render import compose, helm_values, k8s
 
 EXPECTED: dict[str, dict[str, Any]] = {
-    # profile: node limit, cache, sql memory, load balancer, one-shots, hydra, kratos, keto
-    "laptop": {"node": 640, "cache": 160, "sql": 160, "lb": 48, "one": 96, "ory": (160, 160, 128)},
-    "ci": {"node": 1024, "cache": 256, "sql": 256, "lb": 64, "one": 128, "ory": (256, 256, 192)},
+    # profile: node limit, cache, sql memory, tsdb memory, load balancer, CockroachDB one-shots,
+    # Ory migrations, hydra, kratos, keto
+    "laptop": {
+        "node": 640,
+        "cache": 160,
+        "sql": 160,
+        "tsdb": 64,
+        "lb": 48,
+        "crdb_one": 256,
+        "one": 96,
+        "ory": (160, 160, 128),
+    },
+    "ci": {
+        "node": 1024,
+        "cache": 256,
+        "sql": 256,
+        "tsdb": 64,
+        "lb": 64,
+        "crdb_one": 256,
+        "one": 128,
+        "ory": (256, 256, 192),
+    },
     "roomy": {
         "node": 4096,
         "cache": 1024,
         "sql": 1024,
+        "tsdb": 64,
         "lb": 128,
+        "crdb_one": 384,
         "one": 256,
         "ory": (512, 512, 384),
     },
@@ -61,12 +82,18 @@ def test_profile_reaches_every_render(profile: str, tmp_path: Path) -> None:
     assert topology.settings.memory.budget == BUDGETS[profile]
 
     services = compose.compose_model(topology)["services"]
-    flags = [f"--cache={want['cache']}MiB", f"--max-sql-memory={want['sql']}MiB"]
+    flags = [
+        f"--cache={want['cache']}MiB",
+        f"--max-sql-memory={want['sql']}MiB",
+        f"--max-tsdb-memory={want['tsdb']}MiB",
+    ]
     for node in ("crdb-1", "crdb-2", "crdb-3"):
         assert services[node]["mem_limit"] == f"{want['node']}m"
         assert all(flag in services[node]["command"] for flag in flags)
     assert services["crdb"]["mem_limit"] == f"{want['lb']}m"
-    for one_shot in ("crdb-init", "crdb-bootstrap", "hydra-migrate", "kratos-migrate"):
+    for one_shot in ("crdb-init", "crdb-bootstrap"):
+        assert services[one_shot]["mem_limit"] == f"{want['crdb_one']}m"
+    for one_shot in ("hydra-migrate", "kratos-migrate", "keto-migrate"):
         assert services[one_shot]["mem_limit"] == f"{want['one']}m"
     for svc, cap in zip(("hydra", "kratos", "keto"), want["ory"], strict=True):
         assert services[svc]["mem_limit"] == f"{cap}m"
@@ -77,7 +104,7 @@ def test_profile_reaches_every_render(profile: str, tmp_path: Path) -> None:
         assert container["resources"]["limits"] == {"memory": node}
         assert all(flag in container["args"] for flag in flags)
     job = k8s.manifests(topology)["40-crdb-init.yaml"][0]["spec"]["template"]["spec"]
-    assert job["containers"][0]["resources"]["limits"] == {"memory": f"{want['one']}Mi"}
+    assert job["containers"][0]["resources"]["limits"] == {"memory": f"{want['crdb_one']}Mi"}
 
     for svc, cap in zip(("hydra", "kratos", "keto"), want["ory"], strict=True):
         values = helm_values.values(topology, svc)
@@ -92,7 +119,14 @@ def test_a_cap_set_explicitly_overrides_its_profile(tmp_path: Path) -> None:
 
 def test_validators_still_hold_within_a_profile(tmp_path: Path) -> None:
     msg = bad(tmp_path, "memory:\n  profile: ci\n  cockroach_node: 600\n")
-    assert "memory: cockroach_cache + cockroach_sql (512 MiB) must stay under 75%" in msg
+    assert (
+        "memory: cockroach_cache + cockroach_sql + cockroach_tsdb (576 MiB) must stay under 75%"
+        in msg
+    )
+    # tsdb counts: 160 + 160 + 160 = 480 MiB is exactly 75% of 640, 161 is over
+    assert load(tmp_path, "memory:\n  cockroach_tsdb: 160\n").memory.cockroach_tsdb == 160
+    msg = bad(tmp_path, "memory:\n  cockroach_tsdb: 161\n")
+    assert "cockroach_cache + cockroach_sql + cockroach_tsdb (481 MiB)" in msg
     msg = bad(tmp_path, "memory:\n  profile: roomy\n  budget: 8192\n")
     assert "over memory.budget (8192 MiB)" in msg
 

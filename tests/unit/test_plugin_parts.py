@@ -15,7 +15,7 @@ from tests.support.squat import squat
 
 pytest_plugins = ["pytester"]
 
-SEEDS = {
+GUIDE_VARIABLES = {
     "HYDRA_PUBLIC_URL": "http://127.0.0.1:4444",
     "HYDRA_ADMIN_URL": "http://127.0.0.1:4445",
     "KRATOS_PUBLIC_URL": "http://127.0.0.1:4433",
@@ -53,7 +53,7 @@ def test_the_entry_point_adds_the_options(pytester: pytest.Pytester) -> None:
 def test_handle_from_the_environment(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in SEEDS.items():
+    for key, value in GUIDE_VARIABLES.items():
         monkeypatch.setenv(key, value)
     pytester.makepyfile(
         """

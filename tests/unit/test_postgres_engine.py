@@ -45,6 +45,29 @@ def test_nodes_and_their_etcd_members_one_per_zone() -> None:
     assert members[3].ports == ()
 
 
+def test_every_node_runs_the_etcd_leader_watcher_beside_patroni() -> None:
+    t = topology(project="demo")
+    services = compose_model(t)["services"]
+    assert services["pg-2"]["environment"] == {
+        "WATCH_LEADER_KEY": "/service/demo/leader",
+        "WATCH_NODE": "pg-2",
+        "WATCH_ETCD_BY_NODE": "pg-1=etcd-1,pg-2=etcd-2,pg-3=etcd-3",
+    }
+    mounts = {v["target"]: v["source"] for v in services["pg-2"]["volumes"] if "source" in v}
+    assert mounts["/scripts/etcd-leader-away.py"] == "scripts/etcd-leader-away.py"
+    files = render_project(t, SECRETS).public
+    start = files["scripts/pg-node.sh"].splitlines()
+    watcher = start.index(
+        "setpriv --reuid=postgres --regid=postgres --init-groups python3 "
+        "/scripts/etcd-leader-away.py &"
+    )
+    assert start[-1].startswith("exec setpriv") and start[-1].endswith('patroni "$@"')
+    assert watcher < len(start) - 1, "the watcher starts before Patroni takes the process over"
+    script = files["scripts/etcd-leader-away.py"]
+    compile(script, "etcd-leader-away.py", "exec")  # valid Python for the image's interpreter
+    assert 'call(local, "maintenance/transfer-leadership", {"targetID": target})' in script
+
+
 def test_the_chain_has_no_init_and_bootstrap_waits_for_every_member() -> None:
     t = topology()
     assert [(s.title, s.services) for s in up_stages(t)] == [
@@ -78,7 +101,7 @@ def test_images_official_or_built_and_the_build_only_without_an_override() -> No
     assert topology().image_settings()[:3] == [
         ("images.postgres", "iam-sandbox/postgres-patroni:17.6-patroni4.1.5"),
         ("images.etcd", "gcr.io/etcd-development/etcd:v3.5.21"),
-        ("images.haproxy", "haproxy:3.0.5-alpine"),
+        ("images.haproxy", "haproxy:3.0.24-alpine"),
     ]
     services = compose_model(topology())["services"]
     assert services["pg-1"]["build"] == {"context": "images/postgres"}
@@ -163,7 +186,9 @@ def test_an_unknown_engine_names_the_field(tmp_path: Path) -> None:
 
 def test_a_budget_the_engine_cannot_fit(tmp_path: Path) -> None:
     message = bad(tmp_path, "database:\n  engine: postgres\nmemory:\n  postgres_node: 900\n")
-    assert message.endswith("memory: the caps add up to 3772 MiB, over memory.budget (3072 MiB)")
+    assert message.endswith(
+        "memory: the caps in use at once add up to 3676 MiB, over memory.budget (3072 MiB)"
+    )
 
 
 def test_kubernetes_targets_refuse_postgres_before_anything_starts(tmp_path: Path) -> None:

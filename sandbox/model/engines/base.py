@@ -48,8 +48,6 @@ class Member:
     """Where its named volume (`<name>-data`) is mounted; None: it keeps no data."""
     ports: tuple[tuple[int, int], ...] = ()
     """(host port on 127.0.0.1, container port) pairs."""
-    healthcheck: tuple[str, ...] = ()
-    """A check run inside the container (Compose `healthcheck`); empty: none."""
     memory: int = 0
     """Its cap in MiB."""
     secret_file: str = ""
@@ -107,7 +105,6 @@ class DatabaseEngine(Protocol):
     """Where the client certificate folders (`<user>/...`) are mounted in a node."""
     entrypoint: tuple[str, ...]
     """The node container's entrypoint (the image's own wrapper is bypassed)."""
-    node_env: dict[str, str]
     superuser: str
     """The SQL user the one-shots and `chaos` use (client certificate only)."""
     console: str
@@ -133,12 +130,12 @@ class DatabaseEngine(Protocol):
         """Every long-running container of the engine, zone by zone (nodes first)."""
         ...
 
-    def join_addresses(self, hosts: list[str]) -> list[str]:
-        """The `--join` style addresses of the nodes reached as `hosts`."""
+    def node_environment(self, topology: Topology) -> dict[str, str]:
+        """Plain environment of every database node (the same on Compose and Kubernetes)."""
         ...
 
-    def probe_command(self) -> list[str]:
-        """A node's own health check inside its container (Compose `healthcheck`)."""
+    def join_addresses(self, hosts: list[str]) -> list[str]:
+        """The `--join` style addresses of the nodes reached as `hosts`."""
         ...
 
     def health_path(self, ready: bool) -> str:

@@ -5,7 +5,8 @@ that `cockroach start` does not do by itself:
 - its log on stderr, where `docker logs` and `kubectl logs` (and so `sandbox logs crdb-N`)
   read it. Since v21.1 the server writes only to files under the store unless told otherwise;
   `--logtostderr=INFO` is the convenience alias of `--log='sinks: {stderr: {filter: INFO}}'`;
-- no diagnostics reports to Cockroach Labs from a sandbox, like Ory's `SQA_OPT_OUT`.
+- no diagnostics reports to Cockroach Labs from a sandbox, like Ory's `SQA_OPT_OUT`, unless
+  `cockroach.diagnostics` asks for them (Free and Trial licenses need them since v24.3).
 """
 
 from __future__ import annotations
@@ -26,15 +27,28 @@ HTTP_PORT = 8080
 STORE = "/cockroach/cockroach-data"
 BINARY = "/cockroach/cockroach"
 LOG_TO_STDERR = "--logtostderr=INFO"
-NODE_ENV = {"COCKROACH_SKIP_ENABLING_DIAGNOSTIC_REPORTING": "true"}
-"""Environment of every node: diagnostics reporting stays off from the first start."""
+DIAGNOSTICS_OFF = {"COCKROACH_SKIP_ENABLING_DIAGNOSTIC_REPORTING": "true"}
+"""Environment of every node unless `cockroach.diagnostics`: reporting stays off from the
+first start (the bootstrap also sets `diagnostics.reporting.enabled` to match the setting, so
+turning it on later takes effect on a cluster initialised without it)."""
 INIT = "crdb-init"
 BOOTSTRAP = "crdb-bootstrap"
 SUPERUSER = "root"
 LICENSE_ENV = "COCKROACH_LICENSE_KEY"
+ORGANIZATION_ENV = "COCKROACH_ORGANIZATION"
+DIAGNOSTICS_ENV = "COCKROACH_DIAGNOSTICS"
 LICENSE_WARNING = (
     "no CockroachDB license key is set (cockroach.license_key): a multi-node cluster runs "
     "7 days, then is throttled to 5 concurrent transactions"
+)
+TELEMETRY_WARNING = (
+    "cockroach.license_key is set with cockroach.diagnostics off: only an Enterprise license "
+    "works so. Since v24.3 a Free or Trial license requires diagnostics reporting, and without "
+    "it the cluster is throttled after 7 days anyway; set cockroach.diagnostics: true for one"
+)
+ORGANIZATION_WARNING = (
+    "cockroach.license_key is set without cockroach.organization: enterprise features compare "
+    "cluster.organization with the organization the license was issued to"
 )
 
 
@@ -52,7 +66,6 @@ class CockroachEngine:
     node_certs_dir = "/certs"
     client_certs_dir = "/client-certs"
     entrypoint: tuple[str, ...] = (BINARY,)
-    node_env = NODE_ENV
     superuser = SUPERUSER
     admin_database = "defaultdb"
     console = "DB Console"
@@ -73,6 +86,7 @@ class CockroachEngine:
             f"--locality={node.locality}",
             f"--cache={m.cockroach_cache}MiB",
             f"--max-sql-memory={m.cockroach_sql}MiB",
+            f"--max-tsdb-memory={m.cockroach_tsdb}MiB",
             f"--store={STORE}",
             LOG_TO_STDERR,
         ]
@@ -100,33 +114,23 @@ class CockroachEngine:
                         join=topology.join_addresses(),
                     )
                 ),
-                environment=dict(NODE_ENV),
+                environment=self.node_environment(topology),
                 binds=(
                     Bind(f"nodes/{node.name}", self.node_certs_dir),
                     Bind("clients", self.client_certs_dir),
                 ),
                 data_dir=STORE,
                 ports=((node.sql_host_port, SQL_PORT), (node.http_host_port, HTTP_PORT)),
-                healthcheck=tuple(self.probe_command()),
                 memory=topology.settings.memory.cockroach_node,
             )
             for node in topology.nodes
         )
 
+    def node_environment(self, topology: Topology) -> dict[str, str]:
+        return {} if topology.settings.cockroach.diagnostics else dict(DIAGNOSTICS_OFF)
+
     def join_addresses(self, hosts: list[str]) -> list[str]:
         return [f"{host}:{RPC_PORT}" for host in hosts]
-
-    def probe_command(self) -> list[str]:
-        """A node's own health check inside its container (Compose `healthcheck`)."""
-        certs = f"{self.client_certs_dir}/{SUPERUSER}"
-        return [
-            BINARY,
-            "sql",
-            f"--certs-dir={certs}",
-            f"--host=localhost:{SQL_PORT}",
-            "-e",
-            "SELECT 1",
-        ]
 
     def health_path(self, ready: bool) -> str:
         return "/health?ready=1" if ready else "/health"
@@ -148,15 +152,30 @@ class CockroachEngine:
             script_name=f"scripts/{BOOTSTRAP}.sh",
             script=cockroach_scripts.bootstrap_script(certs, DATABASES),
             client=SUPERUSER,
-            env={"SQL_HOST": f"{topology.load_balancer}:{SQL_PORT}"},
+            env=self.bootstrap_env(topology),
             secret_env=("ORY_PASSWORD", LICENSE_ENV),
             secret_file="secrets/bootstrap.env",
             needs_load_balancer=True,
         )
         return (init, bootstrap)
 
+    def bootstrap_env(self, topology: Topology) -> dict[str, str]:
+        """The bootstrap's plain settings: where to connect, diagnostics, the organization."""
+        crdb = topology.settings.cockroach
+        env = {
+            "SQL_HOST": f"{topology.load_balancer}:{SQL_PORT}",
+            DIAGNOSTICS_ENV: "true" if crdb.diagnostics else "false",
+        }
+        if crdb.organization is not None:
+            env[ORGANIZATION_ENV] = crdb.organization
+        return env
+
     def warnings(self, topology: Topology) -> list[str]:
-        return [] if topology.settings.cockroach.license_key is not None else [LICENSE_WARNING]
+        crdb = topology.settings.cockroach
+        if crdb.license_key is None:
+            return [LICENSE_WARNING]
+        out = [] if crdb.diagnostics else [TELEMETRY_WARNING]
+        return out if crdb.organization is not None else [*out, ORGANIZATION_WARNING]
 
     def one_shot_secrets(self, topology: Topology, db_password: str) -> dict[str, str]:
         values = {"ORY_PASSWORD": db_password}
@@ -189,5 +208,7 @@ class CockroachEngine:
 
     def memory_caps(self, topology: Topology) -> dict[str, int]:
         caps = {member.name: member.memory for member in self.members(topology)}
-        caps.update({shot: topology.settings.memory.one_shot for shot in (INIT, BOOTSTRAP)})
+        caps.update(
+            {shot: topology.settings.memory.cockroach_one_shot for shot in (INIT, BOOTSTRAP)}
+        )
         return caps

@@ -31,7 +31,8 @@ while :; do
 
 
 def bootstrap_script(certs_dir: str, databases: Sequence[str]) -> str:
-    """Databases, the ory user and its grants (and the license), idempotently, via $SQL_HOST."""
+    """Databases, the ory user and its grants, diagnostics (and the organization and the license),
+    idempotently, via $SQL_HOST. The organization goes first: a key is checked against it."""
     creates = "\n".join(f'  echo "CREATE DATABASE IF NOT EXISTS {db};"' for db in databases)
     grants = "\n".join(f'  echo "GRANT ALL ON DATABASE {db} TO {ORY_USER};"' for db in databases)
     return f"""\
@@ -44,6 +45,10 @@ statements() {{
   echo "CREATE USER IF NOT EXISTS {ORY_USER};"
   echo "ALTER USER {ORY_USER} WITH PASSWORD '$ORY_PASSWORD';"
 {grants}
+  echo "SET CLUSTER SETTING diagnostics.reporting.enabled = ${{COCKROACH_DIAGNOSTICS:-false}};"
+  if [ -n "${{COCKROACH_ORGANIZATION:-}}" ]; then
+    echo "SET CLUSTER SETTING cluster.organization = '$COCKROACH_ORGANIZATION';"
+  fi
   if [ -n "${{COCKROACH_LICENSE_KEY:-}}" ]; then
     echo "SET CLUSTER SETTING enterprise.license = '$COCKROACH_LICENSE_KEY';"
   fi

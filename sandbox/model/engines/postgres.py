@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sandbox.model.catalog import DATABASES
-from sandbox.model.engines import postgres_files
+from sandbox.model.engines import etcd_leader, postgres_files
 from sandbox.model.engines.base import Bind, Member, OneShot
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ SECRET_ENV = (
     "PATRONI_REWIND_PASSWORD",
 )
 NODE_SECRETS = "secrets/postgres.env"
-NODE_ENV: dict[str, str] = {}
 
 
 class PostgresEngine:
@@ -52,7 +51,6 @@ class PostgresEngine:
     node_certs_dir = "/certs"
     client_certs_dir = "/client-certs"
     entrypoint: tuple[str, ...] = ("/bin/sh", postgres_files.NODE_SCRIPT_PATH)
-    node_env = NODE_ENV
     superuser = SUPERUSER
     admin_database = "postgres"
     console = "Patroni REST API"
@@ -79,6 +77,8 @@ class PostgresEngine:
 
     def members(self, topology: Topology) -> tuple[Member, ...]:
         m = topology.settings.memory
+        names = self.consensus_names(topology)
+        pairs = [(node.name, name) for node, name in zip(topology.nodes, names, strict=True)]
         nodes = tuple(
             Member(
                 name=node.name,
@@ -87,6 +87,7 @@ class PostgresEngine:
                 image_key=self.image_key,
                 entrypoint=self.entrypoint,
                 command=tuple(self.node_command(topology, node, certs_dir="", host="", join=[])),
+                environment=etcd_leader.environment(topology.project, node.name, pairs),
                 binds=(
                     Bind(f"nodes/{node.name}", self.node_certs_dir),
                     Bind("clients", self.client_certs_dir),
@@ -95,6 +96,7 @@ class PostgresEngine:
                         postgres_files.NODE_SCRIPT_PATH,
                         "project",
                     ),
+                    Bind(etcd_leader.SCRIPT, etcd_leader.SCRIPT_PATH, "project"),
                     Bind(
                         postgres_files.patroni_config_name(node.name),
                         f"{postgres_files.CONFIG_DIR}/{node.name}.yml",
@@ -109,7 +111,6 @@ class PostgresEngine:
             )
             for node in topology.nodes
         )
-        names = self.consensus_names(topology)
         stores = tuple(
             Member(
                 name=name,
@@ -125,11 +126,11 @@ class PostgresEngine:
         )
         return nodes + stores
 
+    def node_environment(self, topology: Topology) -> dict[str, str]:
+        return {}
+
     def join_addresses(self, hosts: list[str]) -> list[str]:
         return [f"{host}:{SQL_PORT}" for host in hosts]
-
-    def probe_command(self) -> list[str]:
-        return []
 
     def health_path(self, ready: bool) -> str:
         """Patroni's REST API: `/liveness` once Patroni runs, `/readiness` once its PostgreSQL
@@ -171,9 +172,12 @@ class PostgresEngine:
         return postgres_files.haproxy_config(topology, ca_path, SQL_PORT, REST_PORT)
 
     def project_files(self, topology: Topology) -> dict[str, str]:
-        """Files the rendered project mounts into the nodes: the start script and each node's
-        Patroni configuration."""
-        files = {postgres_files.NODE_SCRIPT: postgres_files.node_script()}
+        """Files the rendered project mounts into the nodes: the start script, the etcd leader
+        watcher and each node's Patroni configuration."""
+        files = {
+            postgres_files.NODE_SCRIPT: postgres_files.node_script(),
+            etcd_leader.SCRIPT: etcd_leader.script(),
+        }
         names = self.consensus_names(topology)
         for node in topology.nodes:
             files[postgres_files.patroni_config_name(node.name)] = postgres_files.patroni_config(

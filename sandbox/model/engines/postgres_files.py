@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from sandbox.model.components import APP_USER
-from sandbox.model.engines import haproxy
+from sandbox.model.engines import etcd_leader, haproxy
 from sandbox.model.engines.base import LB_BACKEND
 from sandbox.model.engines.shell import give_up_after
 
@@ -174,6 +174,8 @@ done
 PATH="/opt/patroni/bin:$PATH"
 HOME=/var/lib/postgresql
 export PATH HOME
+# Beside Patroni: keeps etcd's leader out of this zone while this node leads (see the script).
+setpriv --reuid=postgres --regid=postgres --init-groups python3 {etcd_leader.SCRIPT_PATH} &
 # setpriv execs Patroni in place (PID 1 gets `docker stop`'s SIGTERM and shuts down cleanly,
 # handing the leader key over); runuser would stay in between and SIGKILL it 2 s later.
 exec setpriv --reuid=postgres --regid=postgres --init-groups patroni "$@"

@@ -8,7 +8,9 @@ controller removes the NLBs and the CSI driver the EBS volumes), then the cluste
 The kubeconfig eksctl writes is kept in the state directory, so the user's own kubeconfig is
 never touched and every kubectl and helm call names its cluster explicitly. With `--public`
 the runtime puts the public APIs behind internet-facing NLBs, which the AWS Load Balancer
-Controller (installed here) creates.
+Controller (installed here) creates; they terminate TLS with the ACM certificate of
+`aws.acm_certificate_arn`, without which `--public` is refused (Kratos's Secure cookies never
+travel over plain HTTP, so browser flows could not keep a session).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from sandbox.errors import BadInput
+from sandbox.errors import BadInput, CommandFailed
 from sandbox.model.topology import Topology
 from sandbox.render import eksctl, k8s, k8s_names, kind
 from sandbox.runtime.base import DownOptions, DriverContext, UpOptions
@@ -30,7 +32,7 @@ from sandbox.runtime.kube.steps import Cli
 
 CLUSTER_FILE = "eksctl-cluster.yaml"
 PUBLIC_RISK = (
-    "--public puts Hydra (in --dev mode, plain HTTP), Kratos and Keto's read API (which has no "
+    "--public puts Hydra (in --dev mode), Kratos and Keto's read API (which has no "
     "authentication) on internet-facing load balancers: anyone can reach them, read every "
     "permission tuple in Keto and run OAuth2 and login flows; the admin APIs stay private"
 )
@@ -45,6 +47,41 @@ COST_WARNING = (
     "while it runs. Check current AWS pricing. Remove it all with `sandbox down --target aws "
     "--yes`."
 )
+
+
+def public_tls_problem(topology: Topology) -> str | None:
+    """Why `--public` cannot go ahead with these settings (None: it can).
+
+    Kratos outside dev mode sets Secure cookies, which browsers send only over HTTPS: over
+    `http://<nlb>` a browser flow never keeps its session. So the NLBs must terminate TLS, with
+    an ACM certificate of the cluster's own region (an NLB takes no other).
+    """
+    aws, region = topology.settings.aws, topology.settings.region
+    if aws.acm_certificate_arn is None:
+        return (
+            "--public needs aws.acm_certificate_arn (an ACM certificate for the NLBs' TLS): "
+            "Kratos's Secure cookies never travel over plain HTTP"
+        )
+    if aws.certificate_region() != region:
+        return (
+            f"aws.acm_certificate_arn: the certificate is in {aws.certificate_region()}, "
+            f"the cluster in {region} (an NLB takes only a certificate of its own region)"
+        )
+    return None
+
+
+def version_refused(failed: CommandFailed, version: str) -> BadInput | None:
+    """eksctl's refusal of `metadata.version` (`Error: invalid version ...`), as one line naming
+    the setting; None: another failure. eksctl checks the version before it creates anything."""
+    for line in f"{failed.stderr}\n{failed.stdout}".splitlines():
+        low = line.lower()
+        if "error" in low and "version" in low:
+            return BadInput(
+                f"aws.eks_version: eksctl refused EKS version {version} ({line.strip()}); set "
+                "one that `eksctl utils describe-cluster-versions` lists",
+                detail=failed.detail,
+            )
+    return None
 
 
 def credentials_source(env: Mapping[str, str], home: Path) -> str | None:
@@ -159,6 +196,9 @@ class EksProvider:
 
     def check_up(self, options: UpOptions, session: Session) -> None:
         if options.public:
+            problem = public_tls_problem(self.topology)
+            if problem:
+                raise BadInput(problem)
             session.status.warn(PUBLIC_RISK)
             if not options.yes:
                 raise BadInput("--public: exposing the APIs to the internet needs --yes as well")
@@ -168,15 +208,17 @@ class EksProvider:
     def confirm(self, options: UpOptions, session: Session) -> None:
         """The plan and its cost, then `--yes` (or a typed yes) before anything is created."""
         t, s = self.topology, self.topology.settings
-        group = eksctl.cluster_config(t)["nodeGroups"][0]
+        groups = eksctl.node_groups(t)
+        nodes = sum(g["desiredCapacity"] for g in groups)
         session.note(
-            f"plan: EKS cluster {self.cluster} in {self.region} "
-            f"({', '.join(n.zone for n in t.nodes)}), node group {group['name']}: "
-            f"{group['desiredCapacity']} x {group['instanceType']} ({group['amiFamily']}), "
+            f"plan: EKS cluster {self.cluster} (Kubernetes {s.aws.eks_version}) in {self.region} "
+            f"({', '.join(n.zone for n in t.nodes)}), one node group per zone "
+            f"({', '.join(g['name'] for g in groups)}): "
+            f"{nodes} x {eksctl.INSTANCE_TYPE} ({eksctl.AMI_FAMILY}), "
             f"CockroachDB x{len(t.nodes)} on gp3, Hydra/Kratos/Keto chart "
             f"{s.tools.ory_chart_version}, "
             + (
-                "public APIs on internet-facing NLBs, admin APIs ClusterIP"
+                "public APIs on internet-facing NLBs (TLS), admin APIs ClusterIP"
                 if options.public
                 else "every API ClusterIP (reached through port-forwards on 127.0.0.1)"
             )
@@ -184,8 +226,8 @@ class EksProvider:
         session.status.warn(
             COST_WARNING.format(
                 region=self.region,
-                nodes=group["desiredCapacity"],
-                instance=group["instanceType"],
+                nodes=nodes,
+                instance=eksctl.INSTANCE_TYPE,
                 lbs=len(public_services(t)) if options.public else 0,
                 size=s.kubernetes.storage_size,
                 volumes=len(t.nodes),
@@ -295,7 +337,13 @@ class EksProvider:
                 ),
                 timeout=options.timeout or self.topology.settings.timeouts.up,
             )
-            session.step(f"EKS cluster {self.cluster} (15-20 minutes)", [create])
+            try:
+                session.step(f"EKS cluster {self.cluster} (15-20 minutes)", [create])
+            except CommandFailed as failed:
+                refused = version_refused(failed, self.topology.settings.aws.eks_version)
+                if refused is None:
+                    raise
+                raise refused from failed
         session.step("AWS Load Balancer Controller", self.lb_controller_commands(session))
 
     def check_down(self, options: DownOptions, session: Session) -> None:
