@@ -24,8 +24,10 @@ class Aws(Model):
 
     Pinned on its own, not taken from the kind node image: EKS offers a Kubernetes minor months
     after upstream ships it (kind's 1.36 is not on EKS yet) and eksctl refuses any version EKS
-    does not offer. 1.34 is in EKS standard support through 2026 and known to the pinned eksctl;
-    `eksctl utils describe-cluster-versions --region <region>` lists what EKS offers today."""
+    does not offer. 1.34 is two minors behind kind's, a distance EKS's schedule has kept; it
+    was not checked against a live EKS from here (no AWS access), so `up` turns eksctl's refusal
+    into one line naming this setting, and `eksctl utils describe-cluster-versions --region
+    <region>` lists what EKS offers today."""
     acm_certificate_arn: str | None = None
     """`up --public`: the ACM certificate the NLBs terminate TLS with. Required there: Kratos
     outside dev mode sets Secure cookies, which a browser never sends over plain HTTP, so
