@@ -203,7 +203,7 @@ def test_ctrl_c_says_what_is_left_and_what_to_do(box: Sandbox) -> None:
     rest = proc.stderr.read()
     proc.wait(timeout=60)
     lines = seen + rest.splitlines()
-    assert proc.returncode == 130, lines
+    assert proc.returncode == 130, "\n".join(lines)
     assert lines[-2].startswith("✗ cluster initialised ("), lines
     assert re.fullmatch(
         r"error: interrupted during 'cluster initialised'; left running: "
