@@ -277,7 +277,13 @@ def test_up_on_an_existing_cluster_then_a_second_up_after_changes(
 
         # the changes: CockroachDB version, memory.*, a license key, the ory password
         data["versions"] = {"cockroach": "v25.4.12"}
-        data["memory"] = {"cockroach_node": 768, "one_shot": 128, "hydra": 192, "budget": 4096}
+        data["memory"] = {
+            "cockroach_node": 768,
+            "one_shot": 128,
+            "cockroach_one_shot": 320,
+            "hydra": 192,
+            "budget": 4096,
+        }
         data["cockroach"] = {"license_key": "crl-0-EXAMPLEKEY"}
         write_settings(tmp_path, data)
         (tmp_path / "state" / "secrets" / "ory-db-password").write_text("x" * 30)
@@ -291,7 +297,7 @@ def test_up_on_an_existing_cluster_then_a_second_up_after_changes(
     init = server.get("-n", name, "job", "crdb-init")
     assert init["metadata"]["uid"] != init_uid  # replaced: its template changed
     assert init["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {
-        "memory": "128Mi"
+        "memory": "320Mi"
     }
     assert uid(server, name, "job", "crdb-bootstrap") != bootstrap_uid
     bootstrap = server.get("-n", name, "secret", "crdb-bootstrap")
