@@ -109,3 +109,14 @@ def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "Commands:" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_env_names_the_integration_guide_not_the_seeds(tmp_path: Path) -> None:
+    # "the seeds" meant nothing to a user: the variables come from the CockroachDB + Ory
+    # integration guide, and the help and the README say so.
+    out = run_sandbox(tmp_path, "--help").stdout
+    listed = " ".join(out.split())
+    assert "env The integration guide's variables (HYDRA_ADMIN_URL, ...)" in listed
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert [word for word in ("seeds", "the seed's") if word in readme.lower()] == []
+    assert "It follows the CockroachDB + Ory integration guide" in readme
