@@ -30,7 +30,13 @@ from pathlib import Path
 
 from sandbox.config.settings import Versions
 from tests.support.cli import run_sandbox
-from tests.support.docker import STANDIN_IMAGES, engine_problem, free_base, standin_ports
+from tests.support.docker import (
+    STANDIN_IMAGES,
+    engine_problem,
+    free_base,
+    image_present,
+    standin_ports,
+)
 
 IMAGE_VARIABLE = "IAM_SANDBOX_TEST_COCKROACH_IMAGE"
 """The environment variable naming the CockroachDB image the real-server tests run."""
@@ -39,17 +45,6 @@ IMAGE_VARIABLE = "IAM_SANDBOX_TEST_COCKROACH_IMAGE"
 def pinned_cockroach_image() -> str:
     """The official image at the version the sandbox pins by default."""
     return f"cockroachdb/cockroach:{Versions().cockroach}"
-
-
-def image_present(image: str) -> bool:
-    """Whether the engine has `image` locally (`docker image inspect`; never a pull)."""
-    try:
-        inspect = subprocess.run(
-            ["docker", "image", "inspect", image], capture_output=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return inspect.returncode == 0
 
 
 @dataclass(frozen=True)

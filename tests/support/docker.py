@@ -38,6 +38,11 @@ def _ok(argv: list[str]) -> bool:
         return False
 
 
+def image_present(image: str) -> bool:
+    """Whether the engine has `image` locally (`docker image inspect`; never a pull)."""
+    return _ok(["docker", "image", "inspect", image])
+
+
 @cache
 def compose_command() -> list[str] | None:
     """`docker compose` when the plugin is there, else PyPI's standalone docker-compose."""

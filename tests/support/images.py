@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterable
 from functools import cache
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.support.docker import image_present
 
 ENV = "IAM_SANDBOX_TEST_IMAGES"
 KEYS = ("postgres", "etcd", "haproxy", "hydra", "kratos", "keto")
@@ -59,17 +60,9 @@ def _read(path: Path) -> dict[str, str] | str:
     return {str(k): str(v) for k, v in found.items() if v}
 
 
-@cache
-def _present(image: str) -> bool:
-    if not shutil.which("docker"):
-        return False
-    try:
-        done = subprocess.run(
-            ["docker", "image", "inspect", image], capture_output=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+_present = cache(image_present)
+"""`image_present`, asked once per image and session: every test module's skip condition
+asks about the same six images."""
 
 
 def problem(keys: Iterable[str] = KEYS, path: Path | None = None) -> str | None:
