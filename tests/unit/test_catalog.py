@@ -138,23 +138,6 @@ def test_a_ci_port_block_keeps_each_defaults_last_three_digits() -> None:
     }
 
 
-def test_memory_caps_of_every_container_on_the_laptop_profile() -> None:
-    assert topology().memory_caps() == {
-        "crdb-1": 640,
-        "crdb-2": 640,
-        "crdb-3": 640,
-        "crdb-init": 256,
-        "crdb-bootstrap": 256,
-        "crdb": 48,
-        "hydra-migrate": 96,
-        "hydra": 160,
-        "kratos-migrate": 96,
-        "kratos": 160,
-        "keto-migrate": 96,
-        "keto": 128,
-    }
-
-
 def test_images_and_the_settings_that_choose_them() -> None:
     assert topology(images={"hydra": "mirror.example/hydra:v26.2.0"}).image_settings() == [
         ("images.cockroach", "cockroachdb/cockroach:v25.4.11"),
