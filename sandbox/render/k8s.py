@@ -131,7 +131,8 @@ def statefulset(topology: Topology, node: Node, target: TargetName = "kind") -> 
         "command": ["/cockroach/cockroach"],
         "args": start_args(topology, node),
         "env": [
-            {"name": k, "value": v} for k, v in topology.engine.node_environment(topology).items()
+            {"name": k, "value": v}
+            for k, v in topology.engine.node_environment(topology, node).items()
         ],
         "ports": [
             {"name": "grpc", "containerPort": RPC_PORT},

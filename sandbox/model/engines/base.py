@@ -130,8 +130,8 @@ class DatabaseEngine(Protocol):
         """Every long-running container of the engine, zone by zone (nodes first)."""
         ...
 
-    def node_environment(self, topology: Topology) -> dict[str, str]:
-        """Plain environment of every database node (the same on Compose and Kubernetes)."""
+    def node_environment(self, topology: Topology, node: Node) -> dict[str, str]:
+        """Plain environment of `node` (the same on Compose and Kubernetes)."""
         ...
 
     def join_addresses(self, hosts: list[str]) -> list[str]:

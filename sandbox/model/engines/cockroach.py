@@ -114,7 +114,7 @@ class CockroachEngine:
                         join=topology.join_addresses(),
                     )
                 ),
-                environment=self.node_environment(topology),
+                environment=self.node_environment(topology, node),
                 binds=(
                     Bind(f"nodes/{node.name}", self.node_certs_dir),
                     Bind("clients", self.client_certs_dir),
@@ -126,7 +126,7 @@ class CockroachEngine:
             for node in topology.nodes
         )
 
-    def node_environment(self, topology: Topology) -> dict[str, str]:
+    def node_environment(self, topology: Topology, node: Node) -> dict[str, str]:
         return {} if topology.settings.cockroach.diagnostics else dict(DIAGNOSTICS_OFF)
 
     def join_addresses(self, hosts: list[str]) -> list[str]:

@@ -77,8 +77,6 @@ class PostgresEngine:
 
     def members(self, topology: Topology) -> tuple[Member, ...]:
         m = topology.settings.memory
-        names = self.consensus_names(topology)
-        pairs = [(node.name, name) for node, name in zip(topology.nodes, names, strict=True)]
         nodes = tuple(
             Member(
                 name=node.name,
@@ -87,7 +85,7 @@ class PostgresEngine:
                 image_key=self.image_key,
                 entrypoint=self.entrypoint,
                 command=tuple(self.node_command(topology, node, certs_dir="", host="", join=[])),
-                environment=etcd_leader.environment(topology.project, node.name, pairs),
+                environment=self.node_environment(topology, node),
                 binds=(
                     Bind(f"nodes/{node.name}", self.node_certs_dir),
                     Bind("clients", self.client_certs_dir),
@@ -111,6 +109,7 @@ class PostgresEngine:
             )
             for node in topology.nodes
         )
+        names = self.consensus_names(topology)
         stores = tuple(
             Member(
                 name=name,
@@ -126,8 +125,11 @@ class PostgresEngine:
         )
         return nodes + stores
 
-    def node_environment(self, topology: Topology) -> dict[str, str]:
-        return {}
+    def node_environment(self, topology: Topology, node: Node) -> dict[str, str]:
+        """The etcd leader watcher's settings (see `etcd_leader`)."""
+        names = self.consensus_names(topology)
+        pairs = [(n.name, name) for n, name in zip(topology.nodes, names, strict=True)]
+        return etcd_leader.environment(topology.project, node.name, pairs)
 
     def join_addresses(self, hosts: list[str]) -> list[str]:
         return [f"{host}:{SQL_PORT}" for host in hosts]
