@@ -111,6 +111,10 @@ class OrySecrets:
     """The engine's superuser password, where its engine logs it in by password (Patroni)."""
     db_replication: str
     """The engine's replication password, where it has one (PostgreSQL)."""
+    ui_cookie: str
+    """The login UI's cookie-signing secret (`COOKIE_SECRET`)."""
+    ui_csrf: str
+    """The login UI's CSRF-cookie secret (`CSRF_COOKIE_SECRET`): its consent page needs it."""
 
 
 def ory_secrets(state: StateDir) -> OrySecrets:
@@ -124,4 +128,6 @@ def ory_secrets(state: StateDir) -> OrySecrets:
         kratos_cipher=state.secret("kratos-secrets-cipher", 32)[:32],
         db_superuser=state.secret("db-superuser-password", 24),
         db_replication=state.secret("db-replication-password", 24),
+        ui_cookie=state.secret("ui-cookie-secret", 32),
+        ui_csrf=state.secret("ui-csrf-cookie-secret", 32),
     )

@@ -55,7 +55,7 @@ root="$work/rootfs"
 mkdir -p "$root"/{bin,cockroach,usr/bin,usr/sbin,etc,tmp,usr/local/etc/haproxy}
 (cd tests/standin && CGO_ENABLED=0 go build -trimpath -o "$root/cockroach/cockroach" .) \
   || { say "go build of tests/standin failed"; exit 0; }
-for name in hydra kratos keto; do ln "$root/cockroach/cockroach" "$root/usr/bin/$name"; done
+for name in hydra kratos keto ui; do ln "$root/cockroach/cockroach" "$root/usr/bin/$name"; done
 cp /bin/busybox "$root/bin/busybox"
 for app in sh sleep cat echo; do ln -s busybox "$root/bin/$app"; done
 cp /usr/sbin/haproxy "$root/usr/sbin/haproxy"
@@ -66,6 +66,7 @@ cat > "$root/etc/passwd" <<PASSWD
 root:x:0:0:root:/root:/bin/sh
 haproxy:x:99:99:haproxy:/var/lib/haproxy:/bin/false
 ory:x:65532:65532:ory:/home/ory:/bin/false
+ui:x:10000:10000:ui:/home/ui:/bin/false
 PASSWD
 chmod 1777 "$root/tmp"
 tar -C "$root" -cf "$work/base.tar" .
@@ -86,8 +87,9 @@ import_image hydra 65532 /usr/bin/hydra
 # a test of what `down` leaves behind could not see the anonymous volumes they cause.
 volumes='["/var/lib/sqlite", "/home/ory"]' import_image kratos 10000 /usr/bin/kratos
 import_image keto 65534 /usr/bin/keto
+import_image ui 10000 /usr/bin/ui
 import_image haproxy 99 /usr/sbin/haproxy -W -db -f /usr/local/etc/haproxy/haproxy.cfg
 mkdir -p "$work/fail" && touch "$work/fail/standin-fail-migrate"
 cp "$work/base.tar" "$work/image.tar" && tar -C "$work/fail" -rf "$work/image.tar" ./standin-fail-migrate
 import_image hydra-broken 65532 /usr/bin/hydra
-say "built iam-sandbox-standin/{cockroach,hydra,kratos,keto,haproxy,hydra-broken}:$tag"
+say "built iam-sandbox-standin/{cockroach,hydra,kratos,keto,ui,haproxy,hydra-broken}:$tag"

@@ -19,6 +19,10 @@
 #   iam-sandbox-test/{hydra,kratos,keto}:<version>-gomod
 #                                         the binaries scripts/prepare-ory.sh builds, at
 #                                         /usr/bin/<name>, as the official images' users
+#   iam-sandbox-test/login-ui-standin:v<N>-standin
+#                                         a login UI stand-in written for the tests
+#                                         (tests/login_ui_standin), not Ory's
+#                                         kratos-selfservice-ui-node; user ui 10000
 # and ~/.cache/iam-sandbox/images.yaml, a settings fragment naming them (tests/support/images.py
 # reads it).
 #
@@ -392,6 +396,65 @@ for name in hydra kratos keto; do
   built[$name]=$image
 done
 
+# ---- the login UI: a stand-in written for the tests, not Ory's UI ---------------------------
+# Ory's oryd/kratos-selfservice-ui-node cannot be pulled here (nor built: it is a Node app from
+# npm). tests/login_ui_standin is a small Go program written for the tests that answers to the
+# same environment and routes; it is built here and put on the base image, under a tag that
+# says it is the stand-in (never Ory's version numbers).
+ui_src=tests/login_ui_standin
+ui_version=$(sed -n 's/^const version = "\(v[0-9][0-9.]*\)".*/\1/p' "$ui_src/main.go" 2>/dev/null)
+ui_image="$repo/login-ui-standin:${ui_version:-v0}-standin"
+ui_built=""
+make_ui() {  # BINARY IMAGE KEY
+  local bin=$1 image=$2 key=$3 cid old
+  cid=$(docker create --entrypoint /bin/sh "$base_image" -c "set -e
+    groupadd --system --gid 10000 ui
+    useradd --system --uid 10000 --gid 10000 --home-dir /nonexistent --no-create-home \
+      --shell /usr/sbin/nologin ui 2>/dev/null
+    chown root:root /usr/bin/login-ui-standin && chmod 0755 /usr/bin/login-ui-standin
+    rm -rf /tmp/* /var/log/*.log") || return 1
+  docker cp "$bin" "$cid:/usr/bin/login-ui-standin" >/dev/null && docker start -a "$cid" >/dev/null &&
+    old=$(docker image inspect -f '{{ .Id }}' "$image" 2>/dev/null || true) &&
+    docker commit \
+      --change 'ENTRYPOINT ["login-ui-standin"]' --change 'CMD []' --change 'USER 10000:10000' \
+      --change 'WORKDIR /' --change "LABEL $label.key=$key $label.built-from=$ui_src" \
+      --change "LABEL $label.standin=login-ui $label.login-ui-standin=$ui_version" \
+      "$cid" "$image" >/dev/null
+  local code=$?
+  docker rm -f "$cid" >/dev/null 2>&1
+  ((code == 0)) && forget_old "$old" "$image"
+  return $code
+}
+go=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+t=$(now)
+if [ -z "$ui_version" ]; then
+  say "ui: no version in $ui_src/main.go: no $ui_image"
+elif ! [ -x "$go" ]; then
+  say "ui: Go is not installed (no $go): no $ui_image"
+elif ! (cd "$ui_src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false "$go" build -trimpath -ldflags='-s -w' \
+  -o "$work/login-ui-standin" .) >"$work/go-build.log" 2>&1; then
+  say "ui: go build of $ui_src failed: $(tail -3 "$work/go-build.log" | tr '\n' ' ')"
+else
+  key=$(hash_of "$base_key" "$(sha256sum <"$work/login-ui-standin")" "$(declare -f make_ui)")
+  if fresh "$ui_image" "$key"; then
+    say "ui: $ui_image is up to date"
+    ui_built=$ui_image
+  elif make_ui "$work/login-ui-standin" "$ui_image" "$key"; then
+    # It runs on the image as its user: without KRATOS_PUBLIC_URL it says so and exits 2.
+    inside=$(docker run --rm --network none "$ui_image" 2>&1)
+    code=$?
+    if ((code == 2)) && [ "$inside" = "login-ui-standin: KRATOS_PUBLIC_URL is not set" ]; then
+      say "ui: built $ui_image ($(since "$t"))"
+      ui_built=$ui_image
+    else
+      say "ui: $ui_image does not run its binary (exit $code): $(head -3 <<<"$inside" | tr '\n' ' ')"
+      docker image rm "$ui_image" >/dev/null 2>&1
+    fi
+  else
+    say "ui: building $ui_image failed"
+  fi
+fi
+
 # ---- the settings fragment -----------------------------------------------------------------
 pg_v=$(image_label "$pg_image" postgresql)
 patroni_v=$(image_label "$pg_image" patroni)
@@ -411,6 +474,10 @@ haproxy_v=$(image_label "$haproxy_image" haproxy)
     printf '#   %-9s %s %s built from its Go module (release link flags), user %s %s\n' \
       "$name:" "$name" "${ory_version[$name]}" "$user" "$uid"
   done
+  if [ -n "$ui_built" ]; then
+    echo "#   ui:       a login UI stand-in written for the tests ($ui_src), not Ory's"
+    echo "#             kratos-selfservice-ui-node; user ui 10000"
+  fi
   echo "images:"
   echo "  postgres: $pg_image"
   echo "  etcd: $pg_image"
@@ -418,6 +485,7 @@ haproxy_v=$(image_label "$haproxy_image" haproxy)
   for name in hydra kratos keto; do
     if [ -n "${built[$name]:-}" ]; then echo "  $name: ${built[$name]}"; fi
   done
+  if [ -n "$ui_built" ]; then echo "  ui: $ui_built"; fi
 } >"$fragment.tmp" && mv "$fragment.tmp" "$fragment" || die "cannot write $fragment"
 
 say "images (versions inside):"
@@ -429,5 +497,8 @@ for name in hydra kratos keto; do
     say "  ${built[$name]}  $(image_size "${built[$name]}")  $name ${ory_version[$name]}"
   fi
 done
+if [ -n "$ui_built" ]; then
+  say "  $ui_built  $(image_size "$ui_built")  login UI stand-in $ui_version (tests only)"
+fi
 say "wrote $fragment; total $(since "$t_start")"
 exit 0

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.checks import hydra, keto, kratos, sql
+from sandbox.checks import hydra, keto, kratos, oidc, sql
 from sandbox.checks.http import CheckFailed
 from sandbox.checks.report import Check, Report, Result
 from sandbox.checks.run import Run, new_run_id
 from sandbox.checks.targets import URL_KEYS, Targets, db_key, mask_password
 from sandbox.errors import SandboxError
+from sandbox.model.catalog import CATALOG
 
 if TYPE_CHECKING:
     import httpx
@@ -32,7 +33,7 @@ class Step:
     needs: tuple[str, ...] = ()
 
 
-PLAN: tuple[Step, ...] = (
+CORE_PLAN: tuple[Step, ...] = (
     Step("hydra.client.create", "hydra", hydra.create_client),
     Step("hydra.token.issue", "hydra", hydra.issue_token, ("hydra.client.create",)),
     Step("hydra.token.introspect", "hydra", hydra.introspect, ("hydra.token.issue",)),
@@ -60,6 +61,31 @@ PLAN: tuple[Step, ...] = (
     Step("sql.identities", "sql", sql.kratos_identity, ("kratos.register",)),
     Step("sql.keto_relation_tuples", "sql", sql.keto_tuples, ("keto.tuples.write",)),
 )
+"""Every API's own checks: machines (client credentials), API clients, relations, storage."""
+
+_CLIENTS = "oidc.clients.create"
+_LOGIN = "oidc.login.trusted"
+OIDC_PLAN: tuple[Step, ...] = (
+    Step(_CLIENTS, "oidc", oidc.register_clients),
+    Step(_LOGIN, "oidc", oidc.trusted_login, (_CLIENTS, "kratos.register")),
+    Step("oidc.consent.granted", "oidc", oidc.granted_consent, (_LOGIN,)),
+    Step("oidc.userinfo", "oidc", oidc.userinfo, (_LOGIN,)),
+    Step("oidc.refresh.rotated", "oidc", oidc.refresh_rotates, (_LOGIN,)),
+    Step("oidc.pkce.wrong-verifier-refused", "oidc", oidc.wrong_verifier_refused, (_LOGIN,)),
+    Step("oidc.code.replay-refused", "oidc", oidc.replayed_code_refused, (_LOGIN,)),
+    Step(
+        "oidc.redirect.unregistered-refused",
+        "oidc",
+        oidc.unregistered_redirect_refused,
+        (_CLIENTS,),
+    ),
+    Step("oidc.pkce.required", "oidc", oidc.pkce_required, (_LOGIN,)),
+    # Last: it ends the sessions the other OIDC checks sign in with.
+    Step("oidc.logout.both-sessions", "oidc", oidc.logout_ends_both_sessions, (_LOGIN,)),
+)
+"""A person's login: authorization code + PKCE through Hydra, Kratos as the login page."""
+
+PLAN: tuple[Step, ...] = (*CORE_PLAN, *OIDC_PLAN)
 
 
 def explain(exc: Exception, timeout: float) -> str:
@@ -161,6 +187,13 @@ class Databases:
         self._conns.clear()
 
 
+def needed_urls(plan: Sequence[Step]) -> list[str]:
+    """The URL variables of the components the plan checks (not the login UI: the OIDC checks
+    act as the UI themselves, so `verify` needs no browser-facing page)."""
+    services = {step.service for step in plan}
+    return [p.url_var for c in CATALOG if c.name in services for p in c.ports]
+
+
 def preflight(targets: Targets, http: httpx.Client, timeout: float) -> None:
     """Fail in seconds, on one line, when no Ory service answers at all."""
     import httpx
@@ -195,7 +228,7 @@ def verify(
     """Run every check once against `targets`; data is unique to this run."""
     import httpx
 
-    missing = [k for k in URL_KEYS if k not in targets.urls]
+    missing = [k for k in needed_urls(plan) if k not in targets.urls]
     if missing:
         raise SandboxError(f"no URL for {', '.join(missing)}")
     databases: Databases | None = None
@@ -214,5 +247,7 @@ def verify(
         try:
             return run_plan(run, plan)
         finally:
+            for closer in run.facts.get("closers", []):
+                closer.close()
             if databases is not None:
                 databases.close()

@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from sandbox import __version__
-from sandbox.cli import certs, chaos, config, load, stack, verify, wait
+from sandbox.cli import certs, chaos, config, load, login, stack, verify, wait
 from sandbox.cli.context import AppContext
 
 
@@ -50,6 +50,8 @@ stack.register(app)
 app.command("verify")(verify.verify)
 app.command("wait")(wait.wait)
 app.command("load")(load.load)
+app.command("demo")(login.demo)
+app.command("login")(login.login)
 
 
 def _version(value: bool) -> None:

@@ -36,6 +36,8 @@ class Versions(Model):
     hydra: str = "v26.2.0"
     kratos: str = "v26.2.0"
     keto: str = "v26.2.0"
+    ui: str = "v26.2.0"
+    """Ory's login UI (`oryd/kratos-selfservice-ui-node`), released with Kratos."""
     haproxy: str = "3.0.24"
     """The 3.0 LTS line (maintained to 2029). 3.0.5 was its fifth patch (2024-09); 3.0.24 is
     the newest patch with a published fix record (Chainguard's haproxy-3.0 advisories, July
@@ -56,7 +58,7 @@ class Versions(Model):
             raise ValueError(f"expected a PostgreSQL release such as 17.6, got {value!r}")
         return value
 
-    @field_validator("cockroach", "hydra", "kratos", "keto", "haproxy", "patroni", "etcd")
+    @field_validator("cockroach", "hydra", "kratos", "keto", "ui", "haproxy", "patroni", "etcd")
     @classmethod
     def _pinned(cls, value: str) -> str:
         if not VERSION_PATTERN.match(value):
@@ -72,6 +74,7 @@ class Images(Model):
     hydra: str | None = None
     kratos: str | None = None
     keto: str | None = None
+    ui: str | None = None
     postgres: str | None = None
     """A PostgreSQL image with Patroni in it; unset, `up` builds one from the official image."""
     etcd: str | None = None
@@ -102,6 +105,8 @@ class Ports(Model):
     kratos_admin: Port = 4434
     keto_read: Port = 4466
     keto_write: Port = 4467
+    ui: Port = 4455
+    """The login UI, where a person's browser goes (Ory's quickstarts use 4455 too)."""
 
     def named(self) -> list[tuple[str, int]]:
         """Every host port with the dotted field name that sets it."""
@@ -143,6 +148,7 @@ class Memory(Model):
     hydra: MiB = 160
     kratos: MiB = 160
     keto: MiB = 128
+    ui: MiB = 128
     postgres_node: MiB = 320
     etcd: MiB = 64
     budget: MiB = 3072

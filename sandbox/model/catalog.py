@@ -67,7 +67,20 @@ KETO = Component(
     chart="keto",
 )
 
-CATALOG: tuple[Component, ...] = (HYDRA, KRATOS, KETO)
+UI = Component(
+    name="ui",
+    repository="oryd/kratos-selfservice-ui-node",
+    # The browser's side of a person's login: Kratos's login and registration pages, Hydra's
+    # consent and logout pages. Configured by environment only; no database.
+    ports=(PortSpec("http", 3000, "ui", "browser", "KRATOS_UI_URL", "/health/alive", "ui"),),
+    serve=(),
+    config=None,
+    secret_env=("COOKIE_SECRET", "CSRF_COOKIE_SECRET"),
+    chart="kratos-selfservice-ui-node",
+    calls=("hydra", "kratos"),
+)
+
+CATALOG: tuple[Component, ...] = (HYDRA, KRATOS, KETO, UI)
 """Every component, in the order the stack starts and lists them."""
 
 BY_NAME = {c.name: c for c in CATALOG}

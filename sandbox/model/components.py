@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-PortRole = Literal["public", "admin"]
+PortRole = Literal["public", "admin", "browser"]
+"""`public` APIs may go behind a load balancer (aws `--public`); `admin` APIs never leave the
+cluster; `browser` pages (the login UI) stay on 127.0.0.1 too: a public login would need every
+browser-facing URL (Hydra's `urls.login`, the UI's Kratos URL) to follow them."""
 
 APP_USER = "ory"
 """The SQL user every component connects as, on every engine (password over TLS)."""
@@ -29,10 +32,13 @@ class PortSpec:
     host_setting: str
     """The `ports.*` settings field that publishes it on 127.0.0.1."""
     role: PortRole
-    """`admin` ports are never exposed beyond the cluster, whatever the target."""
+    """Only `public` ports are exposed beyond the cluster (aws `--public`); see `PortRole`."""
     url_var: str
     """The environment variable that carries its URL (`sandbox env`, `verify`, `load`)."""
     health: str = "/health/ready"
+    service: str = ""
+    """Its Kubernetes Service name when the chart does not call it `<component>-<name>` (the
+    UI's chart names its one Service after the release)."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,11 @@ class Component:
     """The official image repository; the tag is `versions.<name>`, `images.<name>` overrides."""
     ports: tuple[PortSpec, ...]
     serve: tuple[str, ...]
-    """Arguments of the server (the image's entrypoint is the component's binary)."""
-    config: str
-    """The config file name, mounted under the component's config folder."""
+    """Arguments of the server (the image's entrypoint is the component's binary); empty: the
+    image's own command."""
+    config: str | None
+    """The config file name, mounted under the component's config folder; None: configured by
+    environment variables only (the login UI)."""
     database: str | None = None
     """The database it needs on the sandbox's engine, or None for a stateless service."""
     migrate: tuple[str, ...] = ()
@@ -65,6 +73,8 @@ class Component:
     """Extra read-only files besides its config and the CA certificate."""
     chart: str | None = None
     """Its ory/k8s Helm chart on Kubernetes targets; None: not deployable there yet."""
+    calls: tuple[str, ...] = ()
+    """Components it calls; without a database of its own, it starts after them."""
     image_volumes: tuple[str, ...] = ()
     """Paths its official image declares as `VOLUME`. Docker gives every container of such an
     image an anonymous, unlabelled volume at each, which `down` (without `--volumes`) would
@@ -75,6 +85,24 @@ class Component:
     def migration(self) -> str | None:
         """The one-shot that migrates its database, or None when it has nothing to migrate."""
         return f"{self.name}-migrate" if self.migrate else None
+
+    def internal_url(self, port: str) -> str:
+        """How another service of the stack reaches `port`: its Service name on every target.
+        No trailing slash: Ory's API clients append `/admin/...` to it as it is."""
+        spec = self.port(port)
+        return f"http://{self.service_name(port)}:{spec.container}"
+
+    def service_name(self, port: str) -> str:
+        """The Kubernetes Service of `port`; on Compose, a network alias of the container."""
+        return self.port(port).service or f"{self.name}-{port}"
+
+    @property
+    def network_names(self) -> tuple[str, ...]:
+        """The names Compose gives the container besides its service name: each port's
+        Kubernetes Service name (`hydra-admin`), so a URL one service gives another (Kratos's
+        `oauth2_provider.url`, the UI's `HYDRA_ADMIN_URL`) is the same on every target."""
+        names = (self.service_name(spec.name) for spec in self.ports)
+        return tuple(name for name in names if name != self.name)
 
     @property
     def memory_key(self) -> str:

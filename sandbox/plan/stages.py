@@ -79,6 +79,8 @@ def gates(topology: Topology) -> dict[str, dict[str, Gate]]:
         if component.migration:
             out[component.migration] = dict(ready)
             out[component.name] = {component.migration: completed}
+        elif component.calls:
+            out[component.name] = dict.fromkeys(component.calls, started)
         else:
             out[component.name] = dict(ready)
     return out

@@ -131,11 +131,16 @@ def host_ports(topology: Topology, component: Component) -> list[tuple[int, int]
 
 def _component_services(topology: Topology, certs: str) -> dict[str, dict[str, Any]]:
     services: dict[str, dict[str, Any]] = {}
+    environment = ory.plain_env(topology)
     for component in topology.components:
         name = component.name
         mounts = [
-            _bind(f"ory/{component.config}", f"{ory.CONFIG_DIR}/{component.config}"),
-            _bind(f"{certs}/ca/ca.crt", ory.CA_PATH),
+            *(
+                [_bind(f"ory/{component.config}", f"{ory.CONFIG_DIR}/{component.config}")]
+                if component.config
+                else []
+            ),
+            *([_bind(f"{certs}/ca/ca.crt", ory.CA_PATH)] if component.database else []),
             *(_bind(f"ory/{f.name}", f.target) for f in component.files),
             *(
                 {"type": "tmpfs", "target": path, "tmpfs": {"size": SCRATCH_BYTES}}
@@ -155,13 +160,20 @@ def _component_services(topology: Topology, certs: str) -> dict[str, dict[str, A
                 "restart": "no",
                 "labels": _labels(topology, component.migration, "one-shot"),
             }
+        server: dict[str, Any] = dict(common)
+        if component.serve:
+            server["command"] = list(component.serve)
         services[name] = {
-            **common,
-            "command": list(component.serve),
-            "environment": dict(ory.SERVER_ENV),
+            **server,
+            "environment": environment[name],
             "ports": [
                 f"{LOOPBACK}:{host}:{inside}" for host, inside in host_ports(topology, component)
             ],
+            **(
+                {"networks": {"default": {"aliases": list(component.network_names)}}}
+                if component.network_names
+                else {}
+            ),
             "mem_limit": _mem(topology, name),
             "restart": "unless-stopped",
             "labels": _labels(topology, name, "ory"),

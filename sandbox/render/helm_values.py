@@ -25,9 +25,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sandbox.model.catalog import BY_NAME, IDENTITY_SCHEMA
+from sandbox.model.catalog import BY_NAME, IDENTITY_SCHEMA, UI
 from sandbox.model.topology import Topology
-from sandbox.render import ory
+from sandbox.render import login, ory
 from sandbox.render.k8s_names import CA_SECRET, HOSTNAME_LABEL, ory_secret
 from sandbox.render.kind import ZONE_LABEL
 
@@ -59,8 +59,9 @@ def chart_reference(service: str) -> str:
 
 
 def service_name(service: str, port_key: str) -> str:
-    """The Service a chart creates: `<release>-<key>` (release named like the service)."""
-    return f"{service}-{port_key}"
+    """The Service a chart creates: `<release>-<key>` (release named like the service), or the
+    component's own name for it (`Component.service_name`)."""
+    return BY_NAME[service].service_name(port_key)
 
 
 def chart_image(reference: str) -> dict[str, str]:
@@ -143,33 +144,71 @@ def _public_address(
     return address, scheme
 
 
-def _deployment(topology: Topology, service: str) -> dict[str, Any]:
+def _memory(topology: Topology, service: str) -> dict[str, Any]:
     memory = f"{getattr(topology.settings.memory, service)}Mi"
+    return {"requests": {"memory": memory}, "limits": {"memory": memory}}
+
+
+def _deployment(topology: Topology, service: str) -> dict[str, Any]:
     volumes, mounts = _ca_volume()
     return {
-        "resources": {"requests": {"memory": memory}, "limits": {"memory": memory}},
+        "resources": _memory(topology, service),
         "automountServiceAccountToken": False,
         "extraEnv": [{"name": k, "value": v} for k, v in ory.SERVER_ENV.items()],
         "extraVolumes": volumes,
         "extraVolumeMounts": mounts,
         "startupProbe": dict(STARTUP_PROBE),
-        "topologySpreadConstraints": [
-            {
-                "maxSkew": 1,
-                # By zone, strictly; by host (no three zones) only where hosts allow it.
-                **(
-                    {"topologyKey": ZONE_LABEL, "whenUnsatisfiable": "DoNotSchedule"}
-                    if topology.settings.kubernetes.spread == "zone"
-                    else {"topologyKey": HOSTNAME_LABEL, "whenUnsatisfiable": "ScheduleAnyway"}
-                ),
-                "labelSelector": {
-                    "matchLabels": {
-                        "app.kubernetes.io/name": service,
-                        "app.kubernetes.io/instance": service,
-                    }
-                },
-            }
-        ],
+        "topologySpreadConstraints": _spread(topology, service),
+    }
+
+
+def _spread(topology: Topology, service: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "maxSkew": 1,
+            # By zone, strictly; by host (no three zones) only where hosts allow it.
+            **(
+                {"topologyKey": ZONE_LABEL, "whenUnsatisfiable": "DoNotSchedule"}
+                if topology.settings.kubernetes.spread == "zone"
+                else {"topologyKey": HOSTNAME_LABEL, "whenUnsatisfiable": "ScheduleAnyway"}
+            ),
+            "labelSelector": {
+                "matchLabels": {
+                    "app.kubernetes.io/name": service,
+                    "app.kubernetes.io/instance": service,
+                }
+            },
+        }
+    ]
+
+
+UI_CHART_ENV = ("DANGEROUSLY_DISABLE_SECURE_CSRF_COOKIES", "REMEMBER_CONSENT_SESSION_FOR_SECONDS")
+"""The UI's variables its chart has no value for (`deployment.extraEnv`)."""
+
+
+def ui_values(topology: Topology) -> dict[str, Any]:
+    """The `kratos-selfservice-ui-node` chart: the same environment as on Compose. The chart
+    names its Deployment and its one Service after `fullnameOverride`, reads the URLs from
+    top-level values and the two cookie secrets from the Secret (`secretsCookie`,
+    `secretsCSRFCookie`); without `config.csrfCookieName` the UI would not start."""
+    env = login.ui_environment(topology)
+    return {
+        "replicaCount": len(topology.nodes),
+        "nameOverride": UI.name,
+        "fullnameOverride": UI.service_name("http"),
+        "image": chart_image(topology.image(UI.name)),
+        "service": {"type": "ClusterIP", "port": UI.port("http").container},
+        "kratosPublicUrl": env["KRATOS_PUBLIC_URL"],
+        "kratosBrowserUrl": env["KRATOS_BROWSER_URL"],
+        "kratosAdminUrl": env["KRATOS_ADMIN_URL"],
+        "hydraAdminUrl": env["HYDRA_ADMIN_URL"],
+        "config": {"csrfCookieName": env["CSRF_COOKIE_NAME"]},
+        "secret": {"enabled": False, "nameOverride": ory_secret(UI.name)},
+        "deployment": {
+            "resources": _memory(topology, UI.name),
+            "extraEnv": [{"name": k, "value": env[k]} for k in UI_CHART_ENV],
+            "topologySpreadConstraints": _spread(topology, UI.name),
+        },
     }
 
 
@@ -180,6 +219,8 @@ def values(
     `address` (that NLB's, once known) becomes the issuer or base URL."""
     if service not in (c.name for c in topology.components if c.chart):
         raise ValueError(f"unknown Ory service {service!r}")
+    if service == UI.name:
+        return ui_values(topology)
     one_shot = f"{topology.settings.memory.one_shot}Mi"
     config = chart_config(topology, service)
     host, scheme = _public_address(topology, service, exposed, address)

@@ -30,6 +30,9 @@ ORY_SECRET_KEYS = {
     "SECRETS_DEFAULT": "secretsDefault",
     "SECRETS_COOKIE": "secretsCookie",
     "SECRETS_CIPHER": "secretsCipher",
+    # the login UI's chart
+    "COOKIE_SECRET": "secretsCookie",
+    "CSRF_COOKIE_SECRET": "secretsCSRFCookie",
 }
 
 

@@ -1,4 +1,5 @@
-"""Ory Hydra, Kratos and Keto configuration, identical on every target.
+"""Ory Hydra, Kratos and Keto configuration (and the login UI's environment), identical on
+every target.
 
 Config files carry no secrets, so they can be mounted world-readable into non-root containers,
 moved and committed. The database password and the service secrets travel as environment
@@ -16,15 +17,13 @@ from urllib.parse import quote
 from sandbox.model.catalog import CONFIG_DIR, IDENTITY_SCHEMA
 from sandbox.model.components import APP_USER
 from sandbox.model.topology import LOOPBACK, Topology
-from sandbox.render import yaml_text
+from sandbox.render import login, yaml_text
 from sandbox.state import OrySecrets
 
 __all__ = ["CONFIG_DIR", "IDENTITY_SCHEMA_URL", "OrySecrets"]
 CA_PATH = "/etc/sandbox/ca.crt"
 """The database CA inside Ory containers: the only certificate material they get."""
 IDENTITY_SCHEMA_URL = f"file://{CONFIG_DIR}/{IDENTITY_SCHEMA}"
-RETURN_URL = f"http://{LOOPBACK}:4455/"
-"""Where Kratos sends browsers after a flow; the sandbox ships no UI, so nothing listens."""
 KETO_NAMESPACES = ("documents", "users", "default_namespace")
 SERVER_ENV = {"SQA_OPT_OUT": "true"}
 """Plain environment of every Ory server: no usage reports leave a sandbox. Kratos takes this
@@ -73,19 +72,20 @@ def _log() -> dict[str, Any]:
 
 
 def hydra_config(topology: Topology) -> dict[str, Any]:
-    p = topology.settings.ports
-    issuer = f"http://{LOOPBACK}:{p.hydra_public}/"
     return {
         "dsn": dsn(topology, "hydra"),
         "dev": True,  # plain-HTTP issuer on localhost
         "log": _log(),
-        "serve": {"public": {"port": 4444}, "admin": {"port": 4445}},
-        "urls": {
-            "self": {"issuer": issuer, "public": issuer},
-            "login": f"{RETURN_URL}login",
-            "consent": f"{RETURN_URL}consent",
-            "logout": f"{RETURN_URL}logout",
+        "serve": {
+            "public": {"port": 4444},
+            "admin": {"port": 4445},
+            # Lax: the login and consent redirects are top-level navigations between ports of
+            # 127.0.0.1, and Hydra's default (None) needs Secure cookies, which http lacks.
+            "cookies": {"same_site_mode": "Lax"},
         },
+        "urls": login.hydra_urls(topology),
+        # A public client (a browser or CLI app, no secret) must prove its code with PKCE.
+        "oauth2": {"pkce": {"enforced_for_public_clients": True}},
         "oidc": {"subject_identifiers": {"supported_types": ["public"]}},
         "strategies": {"access_token": "opaque"},
     }
@@ -104,17 +104,8 @@ def kratos_config(topology: Topology) -> dict[str, Any]:
             "default_schema_id": "default",
             "schemas": [{"id": "default", "url": IDENTITY_SCHEMA_URL}],
         },
-        "selfservice": {
-            "default_browser_return_url": RETURN_URL,
-            "allowed_return_urls": [RETURN_URL],
-            # The haveibeenpwned lookup calls out to the internet for every new password; on
-            # an offline machine each registration then stalls for about 15 seconds.
-            "methods": {"password": {"enabled": True, "config": {"haveibeenpwned_enabled": False}}},
-            "flows": {
-                # The session hook makes API registration return a session token.
-                "registration": {"after": {"password": {"hooks": [{"hook": "session"}]}}},
-            },
-        },
+        "selfservice": login.kratos_selfservice(topology),
+        "oauth2_provider": login.kratos_oauth2_provider(),
     }
 
 
@@ -169,7 +160,22 @@ BUILDERS: dict[str, Callable[[Topology], dict[str, Any]]] = {
 
 
 def configs(topology: Topology) -> dict[str, dict[str, Any]]:
-    return {c.name: BUILDERS[c.name](topology) for c in topology.components}
+    """Each config file's content, by component (components configured by environment only,
+    the login UI, have none)."""
+    return {c.name: BUILDERS[c.name](topology) for c in topology.components if c.config}
+
+
+def plain_env(topology: Topology) -> dict[str, dict[str, str]]:
+    """Each component's environment without secrets: Ory's servers opt out of usage reports;
+    the login UI is configured by environment alone."""
+    return {
+        c.name: ENV_BUILDERS[c.name](topology) if c.name in ENV_BUILDERS else dict(SERVER_ENV)
+        for c in topology.components
+    }
+
+
+ENV_BUILDERS: dict[str, Callable[[Topology], dict[str, str]]] = {"ui": login.ui_environment}
+"""Components configured by environment rather than a file, by name."""
 
 
 def files(topology: Topology) -> dict[str, str]:
@@ -196,4 +202,5 @@ def secret_env(topology: Topology, secrets: OrySecrets) -> dict[str, dict[str, s
             "SECRETS_CIPHER": secrets.kratos_cipher,
         },
         "keto": {"DSN": full("keto")},
+        "ui": login.ui_secret_env(secrets),
     }

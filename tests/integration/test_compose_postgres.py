@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
@@ -176,6 +177,20 @@ def test_verify_passes_every_check_including_the_sql_proof(box: SandboxHome) -> 
     results = {c["name"]: c["result"] for c in report["checks"]}
     assert set(results.values()) == {"pass"}, results
     assert {"sql.hydra_client", "sql.identities", "sql.keto_relation_tuples"} <= set(results)
+    # A person's login through the containers' aliases: Kratos accepts Hydra's login at
+    # http://hydra-admin:4445, and Hydra ends the Kratos session at http://kratos-admin:4434.
+    assert results["oidc.login.trusted"] == results["oidc.logout.both-sessions"] == "pass"
+
+
+def test_the_login_ui_sends_a_login_challenge_to_kratos(box: SandboxHome) -> None:
+    env = json.loads(box.run("env", "--format", "json").stdout)
+    ui, kratos = env["KRATOS_UI_URL"], env["KRATOS_PUBLIC_URL"]
+    assert httpx.get(f"{ui}/health/alive", timeout=10).status_code == 200
+    resp = httpx.get(f"{ui}/login", params={"login_challenge": "c-123"}, timeout=10)
+    assert resp.status_code == 303
+    assert resp.headers["location"] == (
+        f"{kratos}/self-service/login/browser?login_challenge=c-123"
+    )
 
 
 def test_load_of_all_three_services_gets_no_wrong_answer(box: SandboxHome) -> None:

@@ -138,7 +138,15 @@ def flatten(node: Any, path: KeyPath = ()) -> dict[KeyPath, Any]:
 
 def compose_files(topology: Topology) -> dict[str, str]:
     secrets = ory.OrySecrets(
-        "pw", "system-secret", "default-secret", "cookie-secret", "c" * 32, "su-pw", "repl-pw"
+        "pw",
+        "system-secret",
+        "default-secret",
+        "cookie-secret",
+        "c" * 32,
+        "su-pw",
+        "repl-pw",
+        "ui-cookie-secret",
+        "ui-csrf-secret",
     )
     return compose.render_project(topology, secrets).public
 

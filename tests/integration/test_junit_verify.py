@@ -52,7 +52,7 @@ def test_every_check_is_a_passing_testcase(stack: ory.OryStack, tmp_path: Path) 
     code, xml, summary = verify(tmp_path, stack.env())
     assert code == 0
     (suite,) = list(xml)
-    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (19, 0, 0, 0)
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (29, 0, 0, 0)
     cases = {case.name: case for case in suite}
     assert all(case.is_passed for case in cases.values())
     assert cases["kratos.login"].classname == "sandbox.verify.kratos"
@@ -61,7 +61,7 @@ def test_every_check_is_a_passing_testcase(stack: ory.OryStack, tmp_path: Path) 
     assert cases["kratos.login"].system_out is None
     text = xml.tostring().decode()
     assert ory.DB_PASSWORD not in text and "ory_st_" not in text and "ory_at_" not in text
-    assert summary.startswith("earlier step\n### sandbox verify: all checks passed: 19 passed")
+    assert summary.startswith("earlier step\n### sandbox verify: all checks passed: 29 passed")
     assert "| kratos | `kratos.login` | ✅ pass |" in summary
 
 
@@ -74,7 +74,7 @@ def test_a_failing_check_is_a_failure_with_its_reason(stack: ory.OryStack, tmp_p
     code, xml, summary = verify(tmp_path, env)
     assert code == 1
     (suite,) = list(xml)
-    assert (suite.tests, suite.failures, suite.skipped) == (19, 4, 0)
+    assert (suite.tests, suite.failures, suite.skipped) == (29, 4, 0)
     failed = {case.name: case.result[0] for case in suite if not case.is_passed}
     assert sorted(failed) == SQL_CHECKS
     for name, result in failed.items():

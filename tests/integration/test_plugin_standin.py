@@ -109,7 +109,7 @@ def test_keep_then_the_next_run_reuses_and_removes(inner: Inner, tmp_path: Path)
         first_out, second_out = tmp_path / "first.json", tmp_path / "second.json"
         inner.run("keep", first_out, "--iam-sandbox-keep").assert_outcomes(passed=2)
         kept = labelled(name)
-        assert len(kept["containers"]) == 12 and len(kept["volumes"]) == 3
+        assert len(kept["containers"]) == 13 and len(kept["volumes"]) == 3
         assert (inner.path / f".sandbox-{name}" / "pytest-session.json").is_file()
 
         inner.run("keep", second_out).assert_outcomes(passed=2)
@@ -174,7 +174,7 @@ def test_two_sessions_in_parallel_one_with_xdist(inner: Inner, tmp_path: Path) -
 
     plain = json.loads(plain_out.read_text())
     assert plain["project"] == project("plain")
-    assert len(plain["ids"]) == 7, "3 nodes, the load balancer and 3 Ory services ran"
+    assert len(plain["ids"]) == 8, "3 nodes, the load balancer, 3 Ory services and the UI ran"
     port = int(plain["urls"]["HYDRA_ADMIN_URL"].rsplit(":", 1)[1])
     assert port % 1000 == 445 and 20000 <= port < 32000, "a claimed block, not the defaults"
     assert not (inner.path / f".sandbox-{project('plain')}" / "pytest-session.json").exists()
@@ -182,11 +182,11 @@ def test_two_sessions_in_parallel_one_with_xdist(inner: Inner, tmp_path: Path) -
     seen = [json.loads(p.read_text()) for p in sorted(xdist_out.glob("gw*.json"))]
     assert len(seen) == 8 and {s["worker"] for s in seen} == {"gw0", "gw1"}
     assert len({json.dumps(s["urls"]) for s in seen}) == 1, "one stack for both workers"
-    assert len({tuple(s["ids"]) for s in seen}) == 1 and len(seen[0]["ids"]) == 7
+    assert len({tuple(s["ids"]) for s in seen}) == 1 and len(seen[0]["ids"]) == 8
 
     plain_ports = {url.rsplit(":", 1)[1] for url in plain["urls"].values()}
     xdist_ports = {url.rsplit(":", 1)[1] for url in seen[0]["urls"].values()}
-    assert len(plain_ports) == 6 and len(xdist_ports) == 6 and not plain_ports & xdist_ports
+    assert len(plain_ports) == 7 and len(xdist_ports) == 7 and not plain_ports & xdist_ports
     assert not set(plain["ids"]) & set(seen[0]["ids"])
     assert labelled(project("plain")) == NOTHING, "the fixture's teardown took it down"
     assert labelled(project("xdist")) == NOTHING, "xdist's controller took it down"

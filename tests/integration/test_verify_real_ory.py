@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from sandbox.checks import hydra as hydra_checks
+from sandbox.checks import oidc as oidc_checks
 from sandbox.checks.report import Report, Result
 from sandbox.checks.run import Run
 from sandbox.checks.targets import resolve
@@ -72,6 +73,8 @@ def assert_no_secrets(text: str) -> None:
     assert ory.DB_PASSWORD not in text
     assert "ory_st_" not in text  # Kratos session tokens
     assert "ory_at_" not in text  # Hydra access tokens
+    assert "ory_rt_" not in text  # Hydra refresh tokens (the OIDC checks get some)
+    assert "eyJ" not in text  # a JWT: the ID tokens of the OIDC checks
 
 
 def test_verify_passes_through_the_cli_from_environment_variables(
@@ -83,8 +86,10 @@ def test_verify_passes_through_the_cli_from_environment_variables(
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(done.stdout)
     assert data["ok"] is True
-    assert data["counts"] == {"pass": 19, "fail": 0, "skip": 0}
-    assert {c["service"] for c in data["checks"]} == {"hydra", "kratos", "keto", "sql"}
+    assert data["counts"] == {"pass": 29, "fail": 0, "skip": 0}
+    assert {c["service"] for c in data["checks"]} == {"hydra", "kratos", "keto", "sql", "oidc"}
+    # The UI is not in the environment (verify plays its part itself): its default stands.
+    assert data["sources"].pop("KRATOS_UI_URL") == "defaults"
     assert set(data["sources"].values()) == {"env"}
     sql_checks = {c["name"]: c for c in data["checks"] if c["service"] == "sql"}
     assert "keto_uuid_mappings" in sql_checks["sql.keto_relation_tuples"]["sql"]
@@ -109,7 +114,7 @@ def test_verify_table_from_flags_prints_the_sql(live: Live, tmp_path: Path) -> N
     env = {"HYDRA_ADMIN_URL": "http://127.0.0.1:9", "DATABASE_URL": "postgresql://x@127.0.0.1:9/x"}
     done = cli(["--state-dir", str(tmp_path / "none"), "verify", *flags], env, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "all checks passed: 19 passed" in done.stdout
+    assert "all checks passed: 29 passed" in done.stdout
     assert "FROM hydra_client" in done.stdout and "JOIN identity_credentials" in done.stdout
     assert_no_secrets(done.stdout + done.stderr)
 
@@ -269,6 +274,102 @@ def _hashed(run: Run) -> str:
     return token_signatures(run.facts["access_token"])[0]
 
 
+def _oidc(run: Run) -> oidc_checks.Flow:
+    flow = run.facts["oidc"]
+    assert isinstance(flow, oidc_checks.Flow)
+    return flow
+
+
+def _foreign_jwks(run: Run, live: Live) -> None:
+    """The ID token checked against another provider's keys (same key ids)."""
+    from joserfc.jwk import RSAKey
+
+    flow = _oidc(run)
+    keys = []
+    for key in flow.jwks["keys"]:
+        other = RSAKey.generate_key(2048, parameters={"kid": key["kid"], "use": "sig"})
+        keys.append(other.as_dict(private=False))
+    flow.jwks = {"keys": keys}
+
+
+def _client_patch(run: Run, name: str, ops: list[dict[str, Any]]) -> None:
+    client_id = _oidc(run).clients[name].client_id
+    path = f"/admin/clients/{client_id}"
+    resp = run.http.patch(run.url("HYDRA_ADMIN_URL", path), json=ops)
+    assert resp.status_code == 200, resp.text
+
+
+def _untrusted_skips_consent(run: Run, live: Live) -> None:
+    _client_patch(run, "untrusted", [{"op": "replace", "path": "/skip_consent", "value": True}])
+
+
+def _register_the_foreign_uri(run: Run, live: Live) -> None:
+    op = {"op": "add", "path": "/redirect_uris/-", "value": oidc_checks.UNREGISTERED_URI}
+    _client_patch(run, "trusted", [op])
+
+
+def _revoke_access_token(run: Run, live: Live) -> None:
+    flow = _oidc(run)
+    assert flow.tokens is not None
+    resp = run.http.post(
+        flow.provider.issuer.rstrip("/") + "/oauth2/revoke",
+        data={"token": flow.tokens.access_token, "client_id": flow.clients["trusted"].client_id},
+    )
+    assert resp.status_code == 200, resp.text
+
+
+def _spend_refresh_token(run: Run, live: Live) -> None:
+    flow = _oidc(run)
+    assert flow.tokens is not None and flow.tokens.refresh_token
+    flow.clients["trusted"].refresh(flow.tokens.refresh_token)
+
+
+def _right_verifier_as_wrong(run: Run, live: Live) -> None:
+    assert live.monkeypatch is not None
+    live.monkeypatch.setattr(oidc_checks, "tampered", lambda verifier: verifier)
+
+
+def _replay_answered_from_memory(run: Run, live: Live) -> None:
+    """A provider that answers a replayed code with the first tokens (and never revokes)."""
+    assert live.monkeypatch is not None
+    original = oidc_checks.PublicClient.exchange
+    answered: dict[str, oidc_checks.Tokens] = {}
+
+    def exchange(self: Any, callback_url: str, auth: Any, verifier: str | None = None) -> Any:
+        if callback_url not in answered:
+            answered[callback_url] = original(self, callback_url, auth, verifier)
+            return answered[callback_url]
+        return answered[callback_url]
+
+    live.monkeypatch.setattr(oidc_checks.PublicClient, "exchange", exchange)
+    live.monkeypatch.setattr(run.http, "get", lambda *a, **k: _Answer(200))
+
+
+class _Answer:
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+
+
+def _pkce_always_sent(run: Run, live: Live) -> None:
+    assert live.monkeypatch is not None
+    original = oidc_checks.PublicClient.begin
+
+    def begin(self: Any, *, redirect_uri: str | None = None, pkce: bool = True) -> Any:
+        return original(self, redirect_uri=redirect_uri, pkce=True)
+
+    live.monkeypatch.setattr(oidc_checks.PublicClient, "begin", begin)
+
+
+def _unlink_kratos_session(run: Run, live: Live) -> None:
+    """Hydra ends the Kratos session it was given at login; without that link it cannot."""
+    subject = run.facts["identity_id"]
+    live.pg.psql(
+        "UPDATE hydra_oauth2_authentication_session SET identity_provider_session_id = NULL "
+        f"WHERE subject = '{subject}'",
+        db="hydra",
+    )
+
+
 @dataclass(frozen=True)
 class Case:
     check: str
@@ -313,6 +414,22 @@ CASES = [
                f"(SELECT id FROM keto_uuid_mappings WHERE string_representation = 'user:alice') "
                f"AND object = (SELECT id FROM keto_uuid_mappings "
                f"WHERE string_representation = '{r.document}')")),
+    Case("oidc.clients.create", "HTTP 404 from POST /nope/admin/clients",
+         retarget={"HYDRA_ADMIN_URL": "HYDRA_ADMIN_URL:/nope"}),
+    Case("oidc.login.trusted", "the ID token's signature does not verify", _foreign_jwks),
+    Case("oidc.consent.granted", "did not ask an untrusted client's user for consent",
+         _untrusted_skips_consent),
+    Case("oidc.userinfo", "HTTP 401 from GET /userinfo", _revoke_access_token),
+    Case("oidc.refresh.rotated", "refused the refresh token", _spend_refresh_token),
+    Case("oidc.pkce.wrong-verifier-refused", "exchanged a code for a wrong PKCE verifier",
+         _right_verifier_as_wrong),
+    Case("oidc.code.replay-refused", "exchanged the same code twice",
+         _replay_answered_from_memory),
+    Case("oidc.redirect.unregistered-refused", "accepted a redirect URI the client never",
+         _register_the_foreign_uri),
+    Case("oidc.pkce.required", "sent no PKCE challenge", _pkce_always_sent),
+    Case("oidc.logout.both-sessions", "Kratos still answers whoami with HTTP 200",
+         _unlink_kratos_session),
 ]  # fmt: skip
 
 

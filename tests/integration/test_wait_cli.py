@@ -37,6 +37,7 @@ SERVICES = [
     "kratos",
     "keto-migrate",
     "keto",
+    "ui",
 ]
 
 
@@ -79,6 +80,7 @@ def test_wait_export_github_and_the_fixture_reusing_a_running_sandbox(tmp_path: 
             f"KRATOS_ADMIN_URL=http://127.0.0.1:{base + 434}",
             f"KETO_READ_REMOTE=http://127.0.0.1:{base + 466}",
             f"KETO_WRITE_REMOTE=http://127.0.0.1:{base + 467}",
+            f"KRATOS_UI_URL=http://127.0.0.1:{base + 455}",
             f"HYDRA_DATABASE_URL={db}/hydra?{tls}",
             f"KRATOS_DATABASE_URL={db}/kratos?{tls}",
             f"KETO_DATABASE_URL={db}/keto?{tls}",
@@ -88,7 +90,7 @@ def test_wait_export_github_and_the_fixture_reusing_a_running_sandbox(tmp_path: 
 
         code, out, err = sandbox("wait", "--timeout", "60")
         assert code == 0, err
-        assert err.strip().startswith("all 12 services healthy (compose, ")
+        assert err.strip().startswith("all 13 services healthy (compose, ")
 
         # The pytest fixture reuses a healthy sandbox started by hand, and leaves it running.
         before = labelled(project)

@@ -1,5 +1,5 @@
-// Command standin plays cockroach, hydra, kratos and keto inside locally built images, for
-// tests of the Compose driver on a machine that cannot pull the real images.
+// Command standin plays cockroach, hydra, kratos, keto and the login UI inside locally built
+// images, for tests of the Compose driver on a machine that cannot pull the real images.
 //
 // It answers to the same command lines the sandbox renders, and it is strict where the real
 // programs are strict: a node refuses to start without its certificates, an Ory service
@@ -31,6 +31,8 @@ func main() {
 		os.Exit(cockroach(args))
 	case "hydra", "kratos", "keto":
 		os.Exit(ory(name, args))
+	case "ui":
+		os.Exit(ui())
 	}
 	fmt.Fprintf(os.Stderr, "standin: unknown program %q\n", name)
 	os.Exit(2)
@@ -280,6 +282,27 @@ var oryPorts = map[string][]string{
 	"hydra":  {":4444", ":4445"},
 	"kratos": {":4433", ":4434"},
 	"keto":   {":4466", ":4467"},
+}
+
+// ui plays Ory's login UI for the driver tests: only its health routes. Like the real UI
+// (src/index.ts), it never listens without CSRF_COOKIE_NAME and a CSRF_COOKIE_SECRET of 8
+// characters or more, and it serves on PORT (3000 by default).
+func ui() int {
+	if os.Getenv("CSRF_COOKIE_NAME") == "" || len(os.Getenv("CSRF_COOKIE_SECRET")) < 8 {
+		fmt.Fprintln(os.Stderr, "ui: CSRF_COOKIE_NAME and CSRF_COOKIE_SECRET (8+ characters) are required")
+		return 1
+	}
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "3000"
+	}
+	mux := http.NewServeMux()
+	for _, path := range []string{"/health/alive", "/health/ready"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
+	}
+	fmt.Printf("ui: serving on :%s\n", port)
+	fmt.Fprintf(os.Stderr, "Error: %v\n", http.ListenAndServe(":"+port, mux))
+	return 1
 }
 
 func checkOryEnvironment(args []string) error {

@@ -18,6 +18,7 @@ STANDIN_IMAGES = {
     "hydra": f"iam-sandbox-standin/hydra:{STANDIN_TAG}",
     "kratos": f"iam-sandbox-standin/kratos:{STANDIN_TAG}",
     "keto": f"iam-sandbox-standin/keto:{STANDIN_TAG}",
+    "ui": f"iam-sandbox-standin/ui:{STANDIN_TAG}",
 }
 BROKEN_HYDRA = f"iam-sandbox-standin/hydra-broken:{STANDIN_TAG}"
 # The status lines a successful Compose `up` closes with a check mark, in order.

@@ -33,7 +33,7 @@ import yaml
 from tests.support.docker import image_present
 
 ENV = "IAM_SANDBOX_TEST_IMAGES"
-KEYS = ("postgres", "etcd", "haproxy", "hydra", "kratos", "keto")
+KEYS = ("postgres", "etcd", "haproxy", "hydra", "kratos", "keto", "ui")
 LABEL = "io.iam-sandbox.test"
 BUILD = "scripts/prepare-images.sh"
 

@@ -25,6 +25,7 @@ PORT_FIELDS = (
     "kratos_admin",
     "keto_read",
     "keto_write",
+    "ui",
 )
 
 

@@ -153,6 +153,11 @@ def _local_configs(
         port = ports[f"kratos_{side}"]
         k["serve"][side].update(host="127.0.0.1", port=port, base_url=f"http://127.0.0.1:{port}/")
     k["identity"]["schemas"][0]["url"] = schema_path.as_uri()
+    # Service-to-service URLs name Kubernetes Services (Compose aliases); here every process
+    # is on 127.0.0.1. The UI's pages keep their URLs: verify never opens them.
+    h["urls"]["identity_provider"]["url"] = f"http://127.0.0.1:{ports['kratos_admin']}"
+    h["urls"]["identity_provider"]["publicUrl"] = f"http://127.0.0.1:{ports['kratos_public']}/"
+    k["oauth2_provider"]["url"] = f"http://127.0.0.1:{ports['hydra_admin']}"
     # Kratos asks api.pwnedpasswords.com about every new password by default: keep the test's
     # traffic on 127.0.0.1.
     k["selfservice"]["methods"]["password"]["config"] = {"haveibeenpwned_enabled": False}
@@ -199,6 +204,8 @@ def service_env(
         kratos_cipher="0123456789abcdef0123456789abcdef",
         db_superuser="superuser-password-for-tests",
         db_replication="replication-password-for-tests",
+        ui_cookie="ui-cookie-secret-for-tests-000001",
+        ui_csrf="ui-csrf-secret-for-tests-0000001",
     )
     env = ory.secret_env(topology, secrets)
     for db in DATABASES:

@@ -151,7 +151,7 @@ def test_dry_run_up_records_eksctl_then_the_kind_sequence(tmp_path: Path) -> Non
     ]
     assert provider.cluster_file.is_file() and "billable" in stream.getvalue()
     assert all(a[1:3] == config for a in argvs if a[0] in {"kubectl", "helm"})
-    assert [a[5] for a in argvs[3:] if a[0] == "helm"] == ["hydra", "kratos", "keto"]
+    assert [a[5] for a in argvs[3:] if a[0] == "helm"] == ["hydra", "kratos", "keto", "ui"]
     assert not (tmp_path / "tool-cache").exists()
 
 

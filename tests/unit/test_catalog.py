@@ -36,12 +36,14 @@ def test_url_variables_and_databases() -> None:
         "KRATOS_ADMIN_URL",
         "KETO_READ_REMOTE",
         "KETO_WRITE_REMOTE",
+        "KRATOS_UI_URL",
     )
     assert DATABASES == ("hydra", "kratos", "keto")
     assert URL_KEYS_BY_SERVICE == {
         "hydra": ("HYDRA_PUBLIC_URL", "HYDRA_ADMIN_URL"),
         "kratos": ("KRATOS_PUBLIC_URL", "KRATOS_ADMIN_URL"),
         "keto": ("KETO_READ_REMOTE", "KETO_WRITE_REMOTE"),
+        "ui": ("KRATOS_UI_URL",),
     }
 
 
@@ -61,6 +63,7 @@ def test_each_endpoint_flag_lands_on_its_own_variable() -> None:
         "kratos_admin_url",
         "keto_read_url",
         "keto_write_url",
+        "ui_http_url",
     ]
     command(1, hydra_public_url="hp", kratos_admin_url="ka", keto_write_url="kw")
     assert seen == [
@@ -72,6 +75,7 @@ def test_each_endpoint_flag_lands_on_its_own_variable() -> None:
             "KRATOS_ADMIN_URL": "ka",
             "KETO_READ_REMOTE": None,
             "KETO_WRITE_REMOTE": "kw",
+            "KRATOS_UI_URL": None,
         }
     ]
 
@@ -85,6 +89,7 @@ def test_public_urls_use_the_host_port_settings() -> None:
         "KRATOS_ADMIN_URL": "http://127.0.0.1:4434",
         "KETO_READ_REMOTE": "http://127.0.0.1:4466",
         "KETO_WRITE_REMOTE": "http://127.0.0.1:5467",
+        "KRATOS_UI_URL": "http://127.0.0.1:4455",
     }
 
 
@@ -103,6 +108,7 @@ def test_every_published_port_names_its_setting_and_service() -> None:
         ("ports.kratos_admin", 4434, "kratos"),
         ("ports.keto_read", 4466, "keto"),
         ("ports.keto_write", 4467, "keto"),
+        ("ports.ui", 4455, "ui"),
     ]
 
 
@@ -114,6 +120,7 @@ def test_port_forwards_reach_the_same_host_ports_as_compose() -> None:
         ("svc/kratos-admin", 4434, 4434),
         ("svc/keto-read", 4466, 4466),
         ("svc/keto-write", 4467, 4467),
+        ("svc/ui", 4455, 3000),
         ("svc/crdb", 26257, 26257),
         ("pod/crdb-1-0", 26258, 26257),
         ("pod/crdb-1-0", 8080, 8080),
@@ -135,6 +142,7 @@ def test_a_ci_port_block_keeps_each_defaults_last_three_digits() -> None:
         "kratos_admin": 21434,
         "keto_read": 21466,
         "keto_write": 21467,
+        "ui": 21455,
     }
 
 
@@ -145,6 +153,7 @@ def test_images_and_the_settings_that_choose_them() -> None:
         ("images.hydra", "mirror.example/hydra:v26.2.0"),
         ("images.kratos", "oryd/kratos:v26.2.0"),
         ("images.keto", "oryd/keto:v26.2.0"),
+        ("images.ui", "oryd/kratos-selfservice-ui-node:v26.2.0"),
     ]
 
 
@@ -218,7 +227,9 @@ def test_a_new_stateless_component_is_one_entry_and_its_config_builder(
     images = with_proxy(schema.Images, None, str | None)
     versions = with_proxy(schema.Versions, "v1.0.0", str)
     memory = with_proxy(schema.Memory, 64, int)
-    ports = with_proxy(schema.Ports, 4455, int)
+    # 4455 is the login UI's host port (`ports.ui`), and the settings refuse a port twice:
+    # the proxy's host port differs from its container port.
+    ports = with_proxy(schema.Ports, 4456, int)
     settings = create_model(
         "Settings",
         __base__=schema.Settings,
@@ -240,14 +251,16 @@ def test_a_new_stateless_component_is_one_entry_and_its_config_builder(
     service = compose_model(t)["services"]["proxy"]
     assert service["image"] == "example/proxy:v1.0.0"
     assert service["command"] == ["serve", "--config", "/etc/config/proxy.yaml"]
-    assert service["ports"] == ["127.0.0.1:4455:4455"]
+    assert service["ports"] == ["127.0.0.1:4456:4455"]
     assert service["mem_limit"] == "64m"
     assert service["depends_on"] == {
         "crdb-bootstrap": {"condition": "service_completed_successfully"}
     }
     assert "proxy-migrate" not in compose_model(t)["services"]
-    secrets = OrySecrets("a" * 16, "b" * 16, "c" * 16, "d" * 16, "e" * 32, "f" * 16, "g" * 16)
+    secrets = OrySecrets(
+        "a" * 16, "b" * 16, "c" * 16, "d" * 16, "e" * 32, "f" * 16, "g" * 16, "h" * 16, "i" * 16
+    )
     project = render_project(t, secrets)
     assert project.secret["secrets/proxy.env"] == ""
     assert project.public["ory/proxy.yaml"] == "serve:\n  port: 4455\n"
-    assert public_urls(t)["PROXY_URL"] == "http://127.0.0.1:4455"
+    assert public_urls(t)["PROXY_URL"] == "http://127.0.0.1:4456"

@@ -16,7 +16,7 @@ import pytest
 from sandbox.checks import sql
 from sandbox.checks.report import Report, Result
 from sandbox.checks.targets import resolve
-from sandbox.checks.verify import verify
+from sandbox.checks.verify import CORE_PLAN, verify
 from sandbox.errors import SandboxError
 
 URLS = {
@@ -236,7 +236,9 @@ class FakeOry:
 def run_fake(*faults: str) -> tuple[Report, FakeOry]:
     fake = FakeOry(*faults)
     targets = resolve([("flag", {**URLS, "DATABASE_URL": DB})])
-    report = verify(targets, transport=httpx.MockTransport(fake.handler), query=fake.query)
+    report = verify(
+        targets, transport=httpx.MockTransport(fake.handler), query=fake.query, plan=CORE_PLAN
+    )
     return report, fake
 
 
@@ -340,7 +342,7 @@ def test_unreachable_stack_fails_fast_with_one_line() -> None:
 
     targets = resolve([("flag", URLS)])
     with pytest.raises(SandboxError, match="no Ory service answers") as info:
-        verify(targets, transport=httpx.MockTransport(refuse), query=lambda *a: [])
+        verify(targets, transport=httpx.MockTransport(refuse), query=lambda *a: [], plan=CORE_PLAN)
     assert "\n" not in info.value.message
 
 
@@ -353,7 +355,13 @@ def test_transport_errors_become_reasons_naming_the_request() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     targets = resolve([("flag", URLS)])
-    report = verify(targets, transport=httpx.MockTransport(flaky), query=lambda *a: [], timeout=2)
+    report = verify(
+        targets,
+        transport=httpx.MockTransport(flaky),
+        query=lambda *a: [],
+        timeout=2,
+        plan=CORE_PLAN,
+    )
     checks = by_name(report)
     assert checks["kratos.register"].reason == (
         "timed out after 2s: GET http://kratos-public.test/self-service/registration/api"

@@ -21,6 +21,8 @@ SECRETS = OrySecrets(
     "cipher-0123456789abcdef012345678",
     "superuser-0123456789abcdef",
     "replication-0123456789abcdef",
+    "ui-cookie-0123456789abcdef",
+    "ui-csrf-0123456789abcdef",
 )
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,10 +68,11 @@ def test_gating_chain(model: dict[str, Any]) -> None:
 
 def test_ports_only_on_loopback(model: dict[str, Any]) -> None:
     published = [p for svc in model["services"].values() for p in svc.get("ports", [])]
-    assert len(published) == 1 + 6 + 6
+    assert len(published) == 1 + 6 + 6 + 1
     assert all(p.startswith("127.0.0.1:") for p in published)
     assert "127.0.0.1:26257:26257" in model["services"]["crdb"]["ports"]
     assert model["services"]["kratos"]["ports"] == ["127.0.0.1:4433:4433", "127.0.0.1:4434:4434"]
+    assert model["services"]["ui"]["ports"] == ["127.0.0.1:4455:3000"]
 
 
 def test_images_pinned(model: dict[str, Any]) -> None:
@@ -80,6 +83,7 @@ def test_images_pinned(model: dict[str, Any]) -> None:
         "oryd/hydra:v26.2.0",
         "oryd/kratos:v26.2.0",
         "oryd/keto:v26.2.0",
+        "oryd/kratos-selfservice-ui-node:v26.2.0",
     }
 
 
@@ -128,6 +132,7 @@ def test_every_service_has_its_laptop_memory_limit(model: dict[str, Any]) -> Non
         "kratos": "160m",
         "keto-migrate": "96m",
         "keto": "128m",
+        "ui": "128m",
     }
 
 

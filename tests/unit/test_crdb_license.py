@@ -22,7 +22,9 @@ from sandbox.config.settings import Settings
 from sandbox.model.topology import Topology
 from sandbox.render import compose, k8s, ory
 
-SECRETS = ory.OrySecrets("pw", "sys", "default", "cookie", "c" * 32, "su-pw", "repl-pw")
+SECRETS = ory.OrySecrets(
+    "pw", "sys", "default", "cookie", "c" * 32, "su-pw", "repl-pw", "ui-ck", "ui-csrf"
+)
 KEY = "crl-0-ABCDEFGH"
 
 

@@ -20,7 +20,15 @@ DIAGNOSTICS_OFF = {"COCKROACH_SKIP_ENABLING_DIAGNOSTIC_REPORTING": "true"}
 
 def compose_services() -> dict[str, Any]:
     secrets = ory.OrySecrets(
-        "pw", "system-secret", "default-secret", "cookie-secret", "c" * 32, "su-pw", "repl-pw"
+        "pw",
+        "system-secret",
+        "default-secret",
+        "cookie-secret",
+        "c" * 32,
+        "su-pw",
+        "repl-pw",
+        "ui-cookie-secret",
+        "ui-csrf-secret",
     )
     text = compose.render_project(Topology(Settings()), secrets).public["compose.yaml"]
     return yaml.safe_load(text)["services"]  # the text Compose reads, not the model

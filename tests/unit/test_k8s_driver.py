@@ -49,7 +49,7 @@ def test_dry_run_targets_the_given_cluster_and_creates_none(tmp_path: Path) -> N
     claim = (runtime.rendered / "manifests" / "20-crdb-1.yaml").read_text()
     assert "storageClassName" not in claim
     assert any("--for=condition=complete" in a for a in argvs)
-    assert len([a for a in argvs if "port-forward" in a]) == 13
+    assert len([a for a in argvs if "port-forward" in a]) == 14
     # what the user sees: every command, shlex-quoted, under its step's title
     assert f"$ kubectl --kubeconfig {kubeconfig} --context staging --namespace {NS}" in (
         stream.getvalue()
@@ -66,6 +66,7 @@ def test_no_wait_keeps_only_the_apply_steps(tmp_path: Path) -> None:
         "hydra",
         "kratos",
         "keto",
+        "ui",
     ]
     assert "not waiting (--no-wait)" in stream.getvalue()
 
@@ -99,12 +100,22 @@ def test_first_up_reads_the_cluster_then_walks_the_stages(tmp_path: Path) -> Non
         [*helm, "hydra", "hydra", *repo, "--values", f"{v}/hydra.yaml", "--timeout", "600s"],
         [*helm, "kratos", "kratos", *repo, "--values", f"{v}/kratos.yaml", "--timeout", "600s"],
         [*helm, "keto", "keto", *repo, "--values", f"{v}/keto.yaml", "--timeout", "600s"],
+        [
+            *helm,
+            "ui",
+            "kratos-selfservice-ui-node",
+            *repo,
+            "--values",
+            f"{v}/ui.yaml",
+            "--timeout",
+            "600s",
+        ],
     ]
     assert recorder.skipped == []
     secrets = recorder.commands[7]
     assert secrets.stdin_label.startswith("Secrets crdb-1-certs, ") and secrets.stdin is not None
     sent = list(yaml.safe_load_all(secrets.stdin()))  # the keys go on stdin, not into an argv
-    assert {d["kind"] for d in sent} == {"Secret"} and len(sent) == 10
+    assert {d["kind"] for d in sent} == {"Secret"} and len(sent) == 11
     assert "node.key" in sent[0]["data"]
     # the status lines are the stage chain's titles, after the runtime's own preparation
     assert [s.name for s in runtime.ctx.status.steps] == [
@@ -114,6 +125,7 @@ def test_first_up_reads_the_cluster_then_walks_the_stages(tmp_path: Path) -> Non
         "cluster initialised",
         "bootstrap done",
         "migrations done",
+        "services ready",
     ]
 
 
@@ -140,6 +152,7 @@ def test_waiting_stages_wait_for_what_each_stage_started(tmp_path: Path) -> None
         [*k, "rollout", "status", "deployment/hydra", "--timeout=180s"],
         [*k, "rollout", "status", "deployment/kratos", "--timeout=180s"],
         [*k, "rollout", "status", "deployment/keto", "--timeout=180s"],
+        [*k, "rollout", "status", "deployment/ui", "--timeout=180s"],
     ]
 
 
@@ -207,7 +220,28 @@ def test_a_second_up_replaces_changed_jobs_and_restarts_on_changed_secrets(
         "--wait=true",
     ]
     assert argvs[start + 1] == [*k, "apply", "-f", f"{m}/50-crdb-bootstrap.yaml"]  # kept
-    assert argvs[-1] == [*k, "rollout", "restart", "deployment/hydra"]
+    # the login UI has no migration: its chart is installed in the servers stage, after
+    # hydra's restart
+    assert argvs[-2:] == [
+        [*k, "rollout", "restart", "deployment/hydra"],
+        [
+            "helm",
+            "upgrade",
+            "--install",
+            "ui",
+            "kratos-selfservice-ui-node",
+            "--repo",
+            "https://k8s.ory.sh/helm/charts",
+            "--version",
+            "0.62.1",
+            "--namespace",
+            NS,
+            "--values",
+            f"{runtime.rendered / 'values'}/ui.yaml",
+            "--timeout",
+            "600s",
+        ],
+    ]
     assert "job/crdb-init: its spec changed, so it runs again" in stream.getvalue()
     sts = yaml.safe_load((m / "20-crdb-2.yaml").read_text())
     assert sts["spec"]["template"]["spec"]["nodeSelector"] == {

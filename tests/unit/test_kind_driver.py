@@ -44,7 +44,7 @@ def test_dry_run_up_records_the_whole_sequence_and_changes_nothing(tmp_path: Pat
     ]
     assert argvs[1] == [*K, "apply", "-f", str(runtime.rendered / "overlay.yaml")]
     assert argvs[2] == [*K, "apply", "-f", str(runtime.rendered / "manifests/00-namespace.yaml")]
-    assert [a[5] for a in argvs if a[0] == "helm"] == ["hydra", "kratos", "keto"]
+    assert [a[5] for a in argvs if a[0] == "helm"] == ["hydra", "kratos", "keto", "ui"]
 
     def first(predicate: Callable[[list[str]], bool]) -> int:
         return next(i for i, a in enumerate(argvs) if predicate(a))
@@ -59,7 +59,7 @@ def test_dry_run_up_records_the_whole_sequence_and_changes_nothing(tmp_path: Pat
     forward = first(lambda a: "port-forward" in a)
     assert namespace < secrets < nodes < init_wait < ready < bootstrap_wait < helm < forward
     forwards = [a for a in argvs if "port-forward" in a]
-    assert len(forwards) == 13
+    assert len(forwards) == 14
     assert forwards[0] == [
         *K,
         "port-forward",
@@ -118,8 +118,8 @@ def test_helm_installs_use_the_pinned_chart_and_the_rendered_values(tmp_path: Pa
             "kind-iam-sandbox",
             "upgrade",
             "--install",
-            svc,
-            svc,
+            release,
+            chart,
             "--repo",
             "https://k8s.ory.sh/helm/charts",
             "--version",
@@ -127,11 +127,16 @@ def test_helm_installs_use_the_pinned_chart_and_the_rendered_values(tmp_path: Pa
             "--namespace",
             "iam-sandbox",
             "--values",
-            str(values / f"{svc}.yaml"),
+            str(values / f"{release}.yaml"),
             "--timeout",
             "600s",
         ]
-        for svc in ("hydra", "kratos", "keto")
+        for release, chart in (
+            ("hydra", "hydra"),
+            ("kratos", "kratos"),
+            ("keto", "keto"),
+            ("ui", "kratos-selfservice-ui-node"),
+        )
     ]  # no --wait: LoadBalancer services never get an address on bare kind
 
 
@@ -193,7 +198,7 @@ def test_sql_and_logs_refuse_unknown_names(tmp_path: Path) -> None:
             "--prefix",
             "--all-containers",
             "-l",
-            "app.kubernetes.io/name in (cockroachdb,hydra,kratos,keto)",
+            "app.kubernetes.io/name in (cockroachdb,hydra,kratos,keto,ui)",
             "--follow",
         ]
     ]

@@ -163,6 +163,7 @@ def test_secrets_from_the_pki_validate_and_leave_the_ca_key_out(
         "hydra-secrets",
         "kratos-secrets",
         "keto-secrets",
+        "ui-secrets",
     ]
     assert [k8s_errors(o) for o in objects] == [None] * len(objects)
     by_name = {o["metadata"]["name"]: o["data"] for o in objects}
@@ -183,6 +184,9 @@ def test_secrets_from_the_pki_validate_and_leave_the_ca_key_out(
         "secretsCookie",
         "secretsCipher",
     }
+    # the login UI's chart reads its two cookie secrets under these keys
+    ui = {k: base64.b64decode(v).decode() for k, v in by_name["ui-secrets"].items()}
+    assert ui == {"secretsCookie": secrets.ui_cookie, "secretsCSRFCookie": secrets.ui_csrf}
 
 
 LOG = {"level": "info", "format": "json", "leak_sensitive_values": False}
@@ -192,13 +196,25 @@ CHART_CONFIGS: dict[str, dict[str, Any]] = {
     "hydra": {
         "dev": True,
         "log": LOG,
-        "serve": {"public": {"port": 4444}, "admin": {"port": 4445}},
+        "serve": {
+            "public": {"port": 4444},
+            "admin": {"port": 4445},
+            "cookies": {"same_site_mode": "Lax"},
+        },
         "urls": {
             "self": {"issuer": "http://127.0.0.1:4444/", "public": "http://127.0.0.1:4444/"},
             "login": "http://127.0.0.1:4455/login",
+            "registration": "http://127.0.0.1:4455/registration",
             "consent": "http://127.0.0.1:4455/consent",
             "logout": "http://127.0.0.1:4455/logout",
+            "error": "http://127.0.0.1:4455/error",
+            "post_logout_redirect": "http://127.0.0.1:4455/login",
+            "identity_provider": {
+                "url": "http://kratos-admin:4434",
+                "publicUrl": "http://127.0.0.1:4433",
+            },
         },
+        "oauth2": {"pkce": {"enforced_for_public_clients": True}},
         "oidc": {"subject_identifiers": {"supported_types": ["public"]}},
         "strategies": {"access_token": "opaque"},
     },
@@ -218,8 +234,20 @@ CHART_CONFIGS: dict[str, dict[str, Any]] = {
             "default_browser_return_url": "http://127.0.0.1:4455/",
             "allowed_return_urls": ["http://127.0.0.1:4455/"],
             "methods": {"password": {"enabled": True, "config": {"haveibeenpwned_enabled": False}}},
-            "flows": {"registration": {"after": {"password": {"hooks": [{"hook": "session"}]}}}},
+            "flows": {
+                "login": {"ui_url": "http://127.0.0.1:4455/login"},
+                "registration": {
+                    "ui_url": "http://127.0.0.1:4455/registration",
+                    "after": {"password": {"hooks": [{"hook": "session"}]}},
+                },
+                "settings": {"ui_url": "http://127.0.0.1:4455/settings"},
+                "recovery": {"ui_url": "http://127.0.0.1:4455/recovery"},
+                "verification": {"ui_url": "http://127.0.0.1:4455/verification"},
+                "error": {"ui_url": "http://127.0.0.1:4455/error"},
+                "logout": {"after": {"default_browser_return_url": "http://127.0.0.1:4455/login"}},
+            },
         },
+        "oauth2_provider": {"url": "http://hydra-admin:4445"},
     },
     "keto": {
         "log": LOG,
@@ -385,6 +413,7 @@ def test_port_forwards_use_the_compose_host_ports(topology: Topology) -> None:
         ("svc/keto-write", 4467, 4467),
         ("svc/kratos-admin", 4434, 4434),
         ("svc/kratos-public", 4433, 4433),
+        ("svc/ui", 4455, 3000),
     ]
 
 

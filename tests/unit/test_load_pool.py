@@ -20,9 +20,15 @@ def test_default_pool_is_in_every_rendered_dsn() -> None:
     )
     for name, cfg in ory.configs(topology).items():
         assert cfg["dsn"].endswith("&max_conns=16&max_idle_conns=16"), name
-    secrets = ory.OrySecrets("pw", "s" * 16, "d" * 16, "c" * 16, "x" * 32, "su-pw", "repl-pw")
-    for name, env in ory.secret_env(topology, secrets).items():
-        assert env["DSN"].endswith("&max_conns=16&max_idle_conns=16"), name
+    secrets = ory.OrySecrets(
+        "pw", "s" * 16, "d" * 16, "c" * 16, "x" * 32, "su-pw", "repl-pw", "ui-ck", "ui-csrf"
+    )
+    envs = ory.secret_env(topology, secrets)
+    assert set(envs) == {"hydra", "kratos", "keto", "ui"}
+    for name in ("hydra", "kratos", "keto"):
+        assert envs[name]["DSN"].endswith("&max_conns=16&max_idle_conns=16"), name
+    # the login UI has no database, so no DSN
+    assert envs["ui"] == {"COOKIE_SECRET": "ui-ck", "CSRF_COOKIE_SECRET": "ui-csrf"}
 
 
 def test_pool_can_be_tuned_or_left_to_ory() -> None:

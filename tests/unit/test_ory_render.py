@@ -49,8 +49,11 @@ def test_dsn_is_verify_full_through_the_load_balancer(topology: Topology) -> Non
 def test_secret_env_completes_each_service(topology: Topology, tmp_path: Path) -> None:
     secrets = ory_secrets(StateDir(tmp_path))
     env = ory.secret_env(topology, secrets)
-    assert set(env) == {"hydra", "kratos", "keto"}
-    assert all(secrets.db_password in e["DSN"] for e in env.values())
+    assert set(env) == {"hydra", "kratos", "keto", "ui"}
+    assert all(secrets.db_password in env[name]["DSN"] for name in ("hydra", "kratos", "keto"))
+    # the login UI has no database: its two cookie secrets alone
+    assert env["ui"] == {"COOKIE_SECRET": secrets.ui_cookie, "CSRF_COOKIE_SECRET": secrets.ui_csrf}
+    assert len(env["ui"]["COOKIE_SECRET"]) == 32 and len(env["ui"]["CSRF_COOKIE_SECRET"]) == 32
     assert len(env["kratos"]["SECRETS_CIPHER"]) == 32
     assert len(env["hydra"]["SECRETS_SYSTEM"]) >= 16
 

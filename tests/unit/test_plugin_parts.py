@@ -87,6 +87,7 @@ def test_port_block_keeps_the_default_digits() -> None:
         "kratos_admin": 21434,
         "keto_read": 21466,
         "keto_write": 21467,
+        "ui": 21455,
     }
     env = ports.as_env(block)
     assert env["SANDBOX_PORTS__NODE_SQL"] == "[21258, 21259, 21260]"

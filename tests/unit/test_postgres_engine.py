@@ -24,6 +24,8 @@ SECRETS = OrySecrets(
     "cipher-0123456789abcdef012345678",
     "superuser-pw-0123456789",
     "replication-pw-0123456789",
+    "ui-cookie-0123456789abcdef",
+    "ui-csrf-0123456789abcdef",
 )
 
 
@@ -74,7 +76,7 @@ def test_the_chain_has_no_init_and_bootstrap_waits_for_every_member() -> None:
         ("nodes started", ("pg-1", "pg-2", "pg-3", "etcd-1", "etcd-2", "etcd-3", "pg")),
         ("bootstrap done", ("pg-bootstrap",)),
         ("migrations done", ("hydra-migrate", "kratos-migrate", "keto-migrate")),
-        ("services ready", ("hydra", "kratos", "keto")),
+        ("services ready", ("hydra", "kratos", "keto", "ui")),
     ]
     assert up_stages(t)[1].nodes_ready_after is True  # every replica past its base backup
     started = "service_started"
@@ -187,7 +189,7 @@ def test_an_unknown_engine_names_the_field(tmp_path: Path) -> None:
 def test_a_budget_the_engine_cannot_fit(tmp_path: Path) -> None:
     message = bad(tmp_path, "database:\n  engine: postgres\nmemory:\n  postgres_node: 900\n")
     assert message.endswith(
-        "memory: the caps in use at once add up to 3676 MiB, over memory.budget (3072 MiB)"
+        "memory: the caps in use at once add up to 3804 MiB, over memory.budget (3072 MiB)"
     )
 
 

@@ -14,7 +14,7 @@ from tests.support.docker import standin_ports
 from tests.support.ports import free_base
 from tests.support.squat import squat
 
-# (setting, offset from the base, wanted by): the 13 host ports of a Compose sandbox
+# (setting, offset from the base, wanted by): the 14 host ports of a Compose sandbox
 PUBLISHED = [
     ("ports.sql", 257, "crdb"),
     ("ports.node_sql[0]", 258, "crdb-1"),
@@ -29,6 +29,7 @@ PUBLISHED = [
     ("ports.kratos_admin", 434, "kratos"),
     ("ports.keto_read", 466, "keto"),
     ("ports.keto_write", 467, "keto"),
+    ("ports.ui", 455, "ui"),
 ]
 
 

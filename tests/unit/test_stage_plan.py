@@ -16,7 +16,7 @@ from sandbox.runtime.fake import FakeRuntime
 
 NODES = ("crdb-1", "crdb-2", "crdb-3")
 MIGRATIONS = ("hydra-migrate", "kratos-migrate", "keto-migrate")
-SERVERS = ("hydra", "kratos", "keto")
+SERVERS = ("hydra", "kratos", "keto", "ui")
 
 
 def default_topology() -> Topology:
@@ -45,6 +45,8 @@ def test_gates_follow_the_chain() -> None:
         "kratos": {"kratos-migrate": completed},
         "keto-migrate": {"crdb-bootstrap": completed},
         "keto": {"keto-migrate": completed},
+        # the login UI has no database: it starts once the APIs it calls have started
+        "ui": {"hydra": started, "kratos": started},
     }
 
 

@@ -45,7 +45,15 @@ def test_multi_line_strings_stay_block_scalars() -> None:
 
 def test_compose_project_has_no_anchors() -> None:
     secrets = ory.OrySecrets(
-        "pw", "system-secret", "default-secret", "cookie-secret", "c" * 32, "su-pw", "repl-pw"
+        "pw",
+        "system-secret",
+        "default-secret",
+        "cookie-secret",
+        "c" * 32,
+        "su-pw",
+        "repl-pw",
+        "ui-cookie-secret",
+        "ui-csrf-secret",
     )
     project = compose.render_project(Topology(Settings()), secrets)
     for name, text in project.public.items():

@@ -34,7 +34,8 @@ CLUSTER_FILE = "eksctl-cluster.yaml"
 PUBLIC_RISK = (
     "--public puts Hydra (in --dev mode), Kratos and Keto's read API (which has no "
     "authentication) on internet-facing load balancers: anyone can reach them, read every "
-    "permission tuple in Keto and run OAuth2 and login flows; the admin APIs stay private"
+    "permission tuple in Keto and run OAuth2 and login flows; the admin APIs stay private, "
+    "and so does the login UI (port-forward)"
 )
 LB_CONTROLLER_CHART = "aws-load-balancer-controller"
 LB_CONTROLLER_REPO = "https://aws.github.io/eks-charts"

@@ -1,0 +1,3 @@
+module iam-sandbox/login-ui-standin
+
+go 1.22
