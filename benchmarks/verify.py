@@ -8,7 +8,9 @@ and hydra v2.3.0, kratos v1.3.1 and keto v0.13.0-alpha.0 built by scripts/prepar
 --from-env it measures a running stack found through HYDRA_ADMIN_URL, ..., DATABASE_URL
 instead, such as a sandbox brought up with `sandbox up` and `eval "$(sandbox env)"`.
 One warm-up run is not counted. Each run uses fresh data, as verify always does. The `oidc`
-line is the person's-login group (authorization code + PKCE with a Kratos login).
+line is the person's-login group (authorization code + PKCE with a Kratos login). Verify runs
+each service's checks in a thread of its own, so the per-service times overlap: their sum is
+more than the wall time.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,19 @@ class Run:
     facts: dict[str, Any] = field(default_factory=dict)
     """What earlier checks learned (client id, identity id, ...), read by later ones."""
     _secrets: set[str] = field(default_factory=set, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def record_sql(self, statement: str) -> None:
+        """Keep a statement a check ran, to print it with that check."""
+        self.statements().append(statement)
+
+    def statements(self) -> list[str]:
+        """The statements recorded in this thread (each service's checks run in one thread,
+        so a check's statements are those recorded while it ran)."""
+        if not hasattr(self._local, "sql"):
+            self._local.sql = []
+        found: list[str] = self._local.sql
+        return found
 
     def secret(self, value: str) -> str:
         """Remember a value that must never appear in a reason; returns it."""

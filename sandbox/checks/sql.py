@@ -80,7 +80,7 @@ def render(sql: str, params: dict[str, Any]) -> str:
 
 
 def _run(run: Run, database: str, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    run.facts.setdefault("sql", []).append(render(sql, params))
+    run.record_sql(render(sql, params))
     return run.query(database, sql, params)
 
 

@@ -342,12 +342,6 @@ def _replay_answered_from_memory(run: Run, live: Live) -> None:
         return answered[callback_url]
 
     live.monkeypatch.setattr(oidc_checks.PublicClient, "exchange", exchange)
-    live.monkeypatch.setattr(run.http, "get", lambda *a, **k: _Answer(200))
-
-
-class _Answer:
-    def __init__(self, status_code: int) -> None:
-        self.status_code = status_code
 
 
 def _pkce_always_sent(run: Run, live: Live) -> None:
@@ -447,7 +441,9 @@ def _plan_with(case: Case, live: Live) -> list[Step]:
                 sabotage(run, live)
                 return "sabotaged"
 
-            plan.append(Step("sabotage", "test", run_sabotage))
+            # In the check's own service: verify runs each service's checks in order, in a
+            # thread of its own, so the sabotage comes right before the check.
+            plan.append(Step("sabotage", step.service, run_sabotage, step.needs))
         plan.append(step)
     return plan
 

@@ -85,7 +85,7 @@ def test_hydra_access_falls_back_to_the_plain_signature_and_masks_it() -> None:
     run.facts.update(access_token="ory_at_KEY.SIGPART", client_id="c1")
     sql.hydra_access(run)
     assert seen == [hashlib.sha384(b"SIGPART").hexdigest(), "SIGPART"]
-    assert "SIGPART" not in run.redact("\n".join(run.facts["sql"]))
+    assert "SIGPART" not in run.redact("\n".join(run.statements()))
 
 
 TRAITS = {"email": "a@example.org", "name": {"first": "A", "last": "B"}}
@@ -153,7 +153,7 @@ def test_keto_tuples_choose_the_query_by_schema(data_type: str, table: str | Non
     run = _run(query)
     run.facts["tuples"] = keto.tuples(run)
     assert "3 tuples match" in sql.keto_tuples(run)
-    shown = "\n".join(run.facts["sql"])
+    shown = "\n".join(run.statements())
     assert ("keto_uuid_mappings" in shown) == (table is not None)
 
 
