@@ -12,6 +12,7 @@ migrations, their servers.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,11 +130,30 @@ def host_ports(topology: Topology, component: Component) -> list[tuple[int, int]
     return [(getattr(p, spec.host_setting), spec.container) for spec in component.ports]
 
 
+def mounted_digest(files: dict[str, str], component: Component) -> str:
+    """A digest of the files `component` mounts from the project (its config, its extra files).
+
+    Compose recreates a container whose service definition changed, but not one whose
+    bind-mounted file changed: with this digest as a label, a new config (a changed port, a
+    new sandbox release) reaches the server on the next `up`."""
+    names = [*([component.config] if component.config else []), *(f.name for f in component.files)]
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(f"{name}\0{files[f'ory/{name}']}\0".encode())
+    return digest.hexdigest()[:16]
+
+
 def _component_services(topology: Topology, certs: str) -> dict[str, dict[str, Any]]:
     services: dict[str, dict[str, Any]] = {}
     environment = ory.plain_env(topology)
+    files = ory.files(topology)
     for component in topology.components:
         name = component.name
+        mounted = (
+            {"config": mounted_digest(files, component)}
+            if component.config or component.files
+            else {}
+        )
         mounts = [
             *(
                 [_bind(f"ory/{component.config}", f"{ory.CONFIG_DIR}/{component.config}")]
@@ -176,7 +196,7 @@ def _component_services(topology: Topology, certs: str) -> dict[str, dict[str, A
             ),
             "mem_limit": _mem(topology, name),
             "restart": "unless-stopped",
-            "labels": _labels(topology, name, "ory"),
+            "labels": _labels(topology, name, "ory", **mounted),
         }
     return services
 

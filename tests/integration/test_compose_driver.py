@@ -121,6 +121,18 @@ def test_up_status_rerun_down(sandbox: Sandbox) -> None:
     assert "nodes started" not in again.stderr
     assert sorted(sandbox.labelled("container")) == before
 
+    # A change that reaches only a mounted file (Hydra's login URL follows ports.ui): Compose
+    # sees the new config digest on the service and recreates Hydra, so it reads the file.
+    def started(service: str) -> str:
+        argv = ["docker", "inspect", "-f", "{{.Id}}", f"{sandbox.project}-{service}"]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip()
+
+    hydra, keto = started("hydra"), started("keto")
+    moved = sandbox.run("up", env={"SANDBOX_PORTS__UI": str(sandbox.base + 456)})
+    assert moved.returncode == 0, moved.stderr
+    assert started("hydra") != hydra, "Hydra kept the container that read the old config"
+    assert started("keto") == keto, "Keto's config did not change"
+
     # A new license key changes only secrets/bootstrap.env: the chain runs again for it.
     key = "crl-0-SANDBOXTESTKEY"
     licensed = sandbox.run("up", env={"SANDBOX_COCKROACH__LICENSE_KEY": key})
