@@ -288,6 +288,10 @@ class DbPool(Model):
         return [(f, str(getattr(self, f))) for f in fields if getattr(self, f) is not None]
 
 
+Profile = Literal["login"]
+"""Optional parts of the stack (`profiles:`); each component names the one that turns it on."""
+DEFAULT_PROFILES: list[Profile] = ["login"]
+
 ENGINE_NAMES = {"cockroachdb": "crdb", "postgres": "pg"}
 """The default name of each engine's nodes and load balancer."""
 
@@ -301,6 +305,9 @@ class Settings(Model):
     zones: list[str] = Field(default_factory=lambda: ["us-east-1a", "us-east-1b", "us-east-1c"])
     node_prefix: str = "crdb"
     load_balancer: str = "crdb"
+    profiles: list[Profile] = Field(default_factory=lambda: list(DEFAULT_PROFILES))
+    """`login`: Ory's login UI, for a person's login through Hydra and Kratos (on by default;
+    `profiles: []` leaves it out and saves its memory)."""
     versions: Versions = Field(default_factory=Versions)
     images: Images = Field(default_factory=Images)
     ports: Ports = Field(default_factory=Ports)

@@ -77,6 +77,7 @@ UI = Component(
     config=None,
     secret_env=("COOKIE_SECRET", "CSRF_COOKIE_SECRET"),
     chart="kratos-selfservice-ui-node",
+    profile="login",
     calls=("hydra", "kratos"),
 )
 

@@ -73,6 +73,8 @@ class Component:
     """Extra read-only files besides its config and the CA certificate."""
     chart: str | None = None
     """Its ory/k8s Helm chart on Kubernetes targets; None: not deployable there yet."""
+    profile: str | None = None
+    """The `profiles` entry that turns it on; None: always part of the stack."""
     calls: tuple[str, ...] = ()
     """Components it calls; without a database of its own, it starts after them."""
     image_volumes: tuple[str, ...] = ()

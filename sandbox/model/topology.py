@@ -50,8 +50,10 @@ class Topology:
 
     @cached_property
     def components(self) -> tuple[Component, ...]:
-        """The components this sandbox runs, in catalog order."""
-        return CATALOG
+        """The components this sandbox runs, in catalog order: every one without a profile,
+        and those whose profile is in `profiles`."""
+        chosen = set(self.settings.profiles)
+        return tuple(c for c in CATALOG if c.profile is None or c.profile in chosen)
 
     @property
     def sql_users(self) -> tuple[str, ...]:

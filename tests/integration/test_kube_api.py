@@ -74,6 +74,10 @@ def settings_data(name: str, charts: str, tmp_path: Path, **extra: Any) -> dict[
         "kubernetes": {"namespace": name},
         "ports": port_settings(),
         "tools": {"cache_dir": str(tmp_path / "tool-cache"), "ory_chart_repo": charts},
+        # The login UI's chart (kratos-selfservice-ui-node) is not among the packaged charts in
+        # ../shared/charts, and no chart repository is reachable here: its values are checked
+        # by the unit tests only (tests/unit/test_login_render.py, tests/unit/test_kind_render.py).
+        "profiles": [],
     }
     for key, value in extra.items():
         data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value

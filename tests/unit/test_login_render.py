@@ -124,3 +124,14 @@ def test_hydra_kratos_and_the_ui_name_each_other_on_every_target() -> None:
         {"name": "DANGEROUSLY_DISABLE_SECURE_CSRF_COOKIES", "value": "true"},
         {"name": "REMEMBER_CONSENT_SESSION_FOR_SECONDS", "value": "3600"},
     ]
+
+
+def test_without_the_login_profile_there_is_no_ui_and_its_memory_is_free() -> None:
+    with_ui = Topology(Settings())
+    without = Topology(Settings(profiles=[]))
+    assert [c.name for c in without.components] == ["hydra", "kratos", "keto"]
+    services = compose.compose_model(without)["services"]
+    assert "ui" not in services
+    assert "secrets/ui.env" not in compose.render_project(without, SECRETS).secret
+    assert with_ui.peak_memory() - without.peak_memory() == 128
+    assert sorted(helm_values.all_values(without)) == ["hydra", "keto", "kratos"]
