@@ -10,6 +10,8 @@ run that did not ask.
   unless `--iam-sandbox-keep`; a stack that was already running is left as found.
 - `--iam-sandbox-project NAME`: that Compose project, its own state directory and a claimed
   block of free ports, so parallel jobs on one machine do not collide.
+- `--iam-sandbox-snapshot ARCHIVE`: start from that snapshot when the file exists (a CI cache
+  restored it), with the data already migrated; a plain `sandbox up` otherwise.
 - pytest-xdist: the workers of one run share one stack. The first worker that needs it starts
   it (the others wait on a lock and reuse it); the controller takes it down at the very end.
 - A failed start becomes the error of the first test using the fixture: the failing stage and
@@ -54,6 +56,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         metavar="S",
         help="Seconds `sandbox up` may take (default: the settings' timeouts.up).",
+    )
+    group.addoption(
+        "--iam-sandbox-snapshot",
+        metavar="ARCHIVE",
+        help="Start the sandbox from this snapshot (`sandbox snapshot save`) when the file "
+        "exists, e.g. restored by a CI cache; otherwise a plain `sandbox up`.",
     )
     group.addoption(
         "--iam-sandbox-from-env",

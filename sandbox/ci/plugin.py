@@ -45,6 +45,7 @@ class IamSandboxPlugin:
                 keep=bool(opt("iam_sandbox_keep")),
                 target=opt("iam_sandbox_target"),
                 timeout=opt("iam_sandbox_timeout"),
+                snapshot=(cwd / snap).resolve() if (snap := opt("iam_sandbox_snapshot")) else None,
             )
             self._session = SandboxSession(options, self.run_id)
         return self._session

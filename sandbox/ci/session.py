@@ -46,6 +46,9 @@ class SessionOptions:
     keep: bool = False
     target: str | None = None
     timeout: float | None = None
+    snapshot: Path | None = None
+    """A snapshot archive to start from when it exists (`up --from-snapshot`); a missing one
+    (a CI cache miss) means a plain `up`."""
     claims: Path = field(default_factory=lambda: _cache() / "port-blocks")
 
 
@@ -166,6 +169,9 @@ class SandboxSession:
         up_args = ["up", *self._target_args()]
         if self.options.timeout:
             up_args += ["--timeout", f"{self.options.timeout:g}"]
+        if self.options.snapshot is not None and self.options.snapshot.is_file():
+            # Never --force: data already there is refused in one line, not replaced.
+            up_args += ["--from-snapshot", str(self.options.snapshot)]
         up = self.cli(*up_args, block=block)
         if up.returncode != 0:
             message = failure_text(up.stderr, up.returncode)

@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from sandbox import __version__
-from sandbox.cli import certs, chaos, config, load, login, stack, verify, wait
+from sandbox.cli import certs, chaos, config, load, login, snapshot, stack, verify, wait
 from sandbox.cli.context import AppContext
 
 
@@ -46,6 +46,7 @@ app = typer.Typer(
 app.add_typer(certs.app, name="certs")
 app.add_typer(config.app, name="config")
 app.add_typer(chaos.app, name="chaos")
+app.add_typer(snapshot.app, name="snapshot")
 stack.register(app)
 app.command("verify")(verify.verify)
 app.command("wait")(wait.wait)

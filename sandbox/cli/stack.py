@@ -162,9 +162,21 @@ def up(
             "--format github` prints them.",
         ),
     ] = None,
+    from_snapshot: Annotated[
+        str | None,
+        typer.Option(
+            "--from-snapshot",
+            help="Compose: start from a saved snapshot (a name from `sandbox snapshot list`, "
+            "or an archive's path): its data is already migrated.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --from-snapshot: replace existing data.")
+    ] = False,
 ) -> None:
     """Create certificates, start the stack and wait until every service is healthy."""
     from sandbox import STARTED
+    from sandbox.cli.snapshot import snapshot_path
     from sandbox.errors import Interrupted
     from sandbox.plan.status import Status
     from sandbox.runtime.base import UpOptions
@@ -177,6 +189,7 @@ def up(
         from sandbox.errors import BadInput
 
         raise BadInput(f"--public: only --target aws exposes APIs publicly, not {chosen}")
+    snapshot = snapshot_path(app_ctx, chosen, from_snapshot, force)
     status = Status()
     driver = _driver(app_ctx, chosen, status=status)
     app_ctx.state().create()
@@ -191,6 +204,8 @@ def up(
                 kube_context=kube_context,
                 kubeconfig=kubeconfig,
                 public=public,
+                from_snapshot=snapshot,
+                force=force,
             )
         )
     except KeyboardInterrupt:

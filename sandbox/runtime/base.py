@@ -59,6 +59,10 @@ class UpOptions:
     """`--target k8s`: the kubeconfig file (default: kubectl's own lookup)."""
     public: bool = False
     """aws: the public APIs behind internet-facing NLBs (needs `yes`)."""
+    from_snapshot: Path | None = None
+    """Compose: restore this snapshot's volumes, certificates and secrets before starting."""
+    force: bool = False
+    """With `from_snapshot`: replace the data volumes this sandbox already has."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sandbox.errors import BadInput, CommandFailed, SandboxError
 from sandbox.exec import run
@@ -23,6 +22,7 @@ from sandbox.plan.stages import SERVERS, Stage, carry_out
 from sandbox.plan.wait import Deadline, StageFailed, poll
 from sandbox.probes import http_status
 from sandbox.render.compose import COMPOSE_FILE, host_ports
+from sandbox.runtime import compose_snapshot
 from sandbox.runtime.base import (
     DownOptions,
     DriverContext,
@@ -47,9 +47,6 @@ from sandbox.runtime.compose_files import (
     write_project,
 )
 from sandbox.state import PUBLIC_MODE, ory_secrets, write_atomic
-
-if TYPE_CHECKING:
-    pass
 
 
 class ComposeDriver:
@@ -82,7 +79,9 @@ class ComposeDriver:
             self.project.check_docker()
             deadline.require(stage)
             self._check_ports()
-            self.project.ensure_images(self.ctx.status)
+            from sandbox.runtime.pull import ensure_images  # bytes shown live on a terminal
+
+            ensure_images(self.project, self.ctx.status)
             deadline.require(stage)
             from sandbox.pki.store import ensure_pki, pki_problems
 
@@ -105,6 +104,9 @@ class ComposeDriver:
     def up(self, options: UpOptions) -> None:
         settings = self.topology.settings
         deadline = Deadline.after(options.timeout or settings.timeouts.up, options.started)
+        snap = options.from_snapshot
+        if snap is not None:
+            manifest = compose_snapshot.prepare_restore(self, snap, options.force, options.dry_run)
         self.preflight(deadline)
         previous = snapshot(self.project_dir)
         self._write(self.project_dir, certs="../certs")
@@ -119,6 +121,9 @@ class ComposeDriver:
         members = [m.name for m in self.topology.engine.members(self.topology)]
         for line in heal_compose(run, self.topology.project, members):
             self.ctx.status.note(line)
+        if snap is not None:
+            with self.ctx.status.step(f"snapshot {snap.name} restored"):
+                compose_snapshot.load_volumes(self, snap, manifest)
         current = snapshot(self.project_dir)
         if previous == current and self._all_up():
             self.ctx.status.note("already up and unchanged: nothing to do")

@@ -56,13 +56,14 @@ def test_compose_accepts_the_project(rendered: tuple[Path, dict[str, Any]]) -> N
         "hydra",
         "kratos",
         "keto",
+        "ui",
     }
 
 
 def test_every_published_port_is_loopback(rendered: tuple[Path, dict[str, Any]]) -> None:
     _, config = rendered
     ports = [p for s in config["services"].values() for p in s.get("ports", [])]
-    assert len(ports) == 13
+    assert len(ports) == 14
     assert {p["host_ip"] for p in ports} == {"127.0.0.1"}
 
 

@@ -36,7 +36,19 @@ def test_the_shipped_workflow_passes() -> None:
 def test_the_workflow_does_what_it_promises() -> None:
     steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["sandbox"]["steps"]
     runs = {s.get("name"): s for s in steps}
-    assert runs["sandbox up"]["run"] == "sandbox up --export github"
+    assert runs["sandbox up"]["run"] == (
+        'if [ -f "$SNAPSHOT" ]; then\n'
+        '  sandbox up --export github --from-snapshot "$SNAPSHOT"\n'
+        "else\n"
+        "  sandbox up --export github\n"
+        "fi\n"
+    )
+    assert runs["Restore the migrated snapshot"]["with"]["key"] == (
+        "${{ steps.snapshot.outputs.key }}"
+    )
+    save = runs["Save a snapshot for the next runs (the cache stores it at the end of the job)"]
+    assert save["if"] == "steps.snapshot-cache.outputs.cache-hit != 'true'"
+    assert save["run"].startswith("sandbox snapshot save ci\n")
     assert runs["sandbox verify"]["run"].startswith("sandbox verify --junit reports/")
     assert runs["sandbox down"] == {
         "name": "sandbox down",

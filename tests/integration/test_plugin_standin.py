@@ -14,10 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from sandbox.ci.ports import port_block
 from tests.support.ci import CALLER_VARIABLES, NOTHING, clean_env, labelled, standin_settings
 from tests.support.cli import run_sandbox
 from tests.support.docker import BROKEN_HYDRA, engine_problem
+from tests.support.ports import free_base
 
 pytest_plugins = ["pytester"]
 pytestmark = [
@@ -190,3 +193,37 @@ def test_two_sessions_in_parallel_one_with_xdist(inner: Inner, tmp_path: Path) -
     assert not set(plain["ids"]) & set(seen[0]["ids"])
     assert labelled(project("plain")) == NOTHING, "the fixture's teardown took it down"
     assert labelled(project("xdist")) == NOTHING, "xdist's controller took it down"
+
+
+def test_the_fixture_starts_from_a_snapshot_when_its_archive_exists(
+    inner: Inner, tmp_path: Path
+) -> None:
+    # A snapshot of another stand-in stack with the same settings: project and ports are not
+    # part of a snapshot's key, so it fits the plugin's own project and port block.
+    donor = tmp_path / "donor"
+    donor.mkdir()
+    settings = yaml.safe_load(standin_settings())
+    settings |= {"project": project("donor"), "ports": port_block(free_base())}
+    (donor / "sandbox.yaml").write_text(yaml.safe_dump(settings))
+    try:
+        assert run_sandbox(donor, "up", drop=CALLER_VARIABLES).returncode == 0
+        saved = run_sandbox(donor, "snapshot", "save", "ci", drop=CALLER_VARIABLES)
+        assert saved.returncode == 0, saved.stderr
+    finally:
+        run_sandbox(donor, "down", "--volumes", drop=CALLER_VARIABLES)
+    archive = donor / ".sandbox" / "snapshots" / "ci.tar.zst"
+    donor_ca = (donor / ".sandbox" / "certs" / "ca" / "ca.crt").read_bytes()
+
+    inner.run(
+        "snap", tmp_path / "seen.json", "--iam-sandbox-snapshot", str(archive)
+    ).assert_outcomes(passed=2)
+    state = inner.path / f".sandbox-{project('snap')}"
+    assert (state / "certs" / "ca" / "ca.crt").read_bytes() == donor_ca, "restored, not new"
+    assert labelled(project("snap")) == NOTHING
+
+    # No archive (a CI cache miss): a plain `up`, with a CA of its own.
+    inner.run(
+        "nosnap", tmp_path / "seen2.json", "--iam-sandbox-snapshot", str(tmp_path / "none")
+    ).assert_outcomes(passed=2)
+    fresh = inner.path / f".sandbox-{project('nosnap')}" / "certs" / "ca" / "ca.crt"
+    assert fresh.read_bytes() != donor_ca
