@@ -10,8 +10,11 @@ import os
 import secrets
 import string
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sandbox.errors import BadInput
 
@@ -42,9 +45,10 @@ def ensure_dir(path: Path, mode: int = DIR_MODE) -> Path:
     return path
 
 
-def write_atomic(path: Path, data: bytes, mode: int, dir_mode: int = DIR_MODE) -> None:
-    """Write `data` to `path` with `mode` set before the file becomes visible. Missing folders
-    get `dir_mode` (0700 in the state directory; 0755 for a render folder meant to be shared)."""
+@contextmanager
+def atomic_file(path: Path, mode: int, dir_mode: int = DIR_MODE) -> Iterator[BinaryIO]:
+    """A file that appears at `path`, with `mode` from its start, only once the block ends
+    well (a temporary file, fsync, then a rename); on any error nothing is left behind."""
     if dir_mode == DIR_MODE:
         ensure_dir(path.parent)
     try:
@@ -56,13 +60,20 @@ def write_atomic(path: Path, data: bytes, mode: int, dir_mode: int = DIR_MODE) -
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: bytes, mode: int, dir_mode: int = DIR_MODE) -> None:
+    """Write `data` to `path` with `mode` set before the file becomes visible. Missing folders
+    get `dir_mode` (0700 in the state directory; 0755 for a render folder meant to be shared)."""
+    with atomic_file(path, mode, dir_mode) as handle:
+        handle.write(data)
 
 
 @dataclass(frozen=True)

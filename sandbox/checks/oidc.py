@@ -121,6 +121,17 @@ def _login(run: Run, flow: Flow, auth: Authorization) -> tuple[Journey, int]:
     return journey, pages
 
 
+def _through_login(
+    run: Run, name: str, *, pkce: bool = True
+) -> tuple[Flow, PublicClient, Authorization, Journey, int]:
+    """A new authorization request of client `name`, walked to its redirect URI."""
+    flow = _flow(run)
+    client = flow.clients[name]
+    auth = client.begin(pkce=pkce)
+    journey, pages = _login(run, flow, auth)
+    return flow, client, auth, journey, pages
+
+
 def _verified(
     run: Run, flow: Flow, client: PublicClient, auth: Authorization, tokens: Tokens
 ) -> dict[str, Any]:
@@ -138,10 +149,7 @@ def _verified(
 
 
 def trusted_login(run: Run) -> str:
-    flow = _flow(run)
-    client = flow.clients["trusted"]
-    auth = client.begin()
-    journey, pages = _login(run, flow, auth)
+    flow, client, auth, journey, pages = _through_login(run, "trusted")
     if journey.login_challenges != 1:
         raise CheckFailed(f"Hydra asked for a login {journey.login_challenges} times, not once")
     if pages:
@@ -160,10 +168,8 @@ def trusted_login(run: Run) -> str:
 
 
 def granted_consent(run: Run) -> str:
-    flow = _flow(run)
-    client = flow.clients["untrusted"]
-    auth = client.begin()
-    journey, pages = _login(run, flow, auth)
+    logins = _flow(run).browser.password_logins
+    flow, client, auth, journey, pages = _through_login(run, "untrusted")
     if pages != 1:
         raise CheckFailed("Hydra did not ask an untrusted client's user for consent")
     tokens = client.exchange(journey.callback, auth)
@@ -173,7 +179,7 @@ def granted_consent(run: Run) -> str:
         raise CheckFailed(
             f"the ID token carries email {claims.get('email')!r}, not the granted one"
         )
-    how = "the Kratos session" if journey.login_challenges == 0 else "a login"
+    how = "the Kratos session" if flow.browser.password_logins == logins else "a password"
     return f"consent granted for {tokens.scope!r}; signed in again by {how}; email claim present"
 
 
@@ -207,10 +213,7 @@ def refresh_rotates(run: Run) -> str:
 
 
 def wrong_verifier_refused(run: Run) -> str:
-    flow = _flow(run)
-    client = flow.clients["trusted"]
-    auth = client.begin()
-    journey, _ = _login(run, flow, auth)
+    _, client, auth, journey, _ = _through_login(run, "trusted")
     try:
         client.exchange(journey.callback, auth, verifier=tampered(auth.verifier))
     except OidcError as exc:
@@ -224,10 +227,7 @@ def tampered(verifier: str) -> str:
 
 
 def replayed_code_refused(run: Run) -> str:
-    flow = _flow(run)
-    client = flow.clients["trusted"]
-    auth = client.begin()
-    journey, _ = _login(run, flow, auth)
+    flow, client, auth, journey, _ = _through_login(run, "trusted")
     first = client.exchange(journey.callback, auth)
     run.secret(first.access_token)
     try:
@@ -262,9 +262,7 @@ def unregistered_redirect_refused(run: Run) -> str:
 def pkce_required(run: Run) -> str:
     """Hydra checks PKCE when it issues the code, after login and consent: the flow must end
     at the redirect URI with an error and no code."""
-    flow = _flow(run)
-    auth = flow.clients["trusted"].begin(pkce=False)
-    journey, _ = _login(run, flow, auth)
+    *_, journey, _ = _through_login(run, "trusted", pkce=False)
     answer = parse_qs(urlsplit(journey.callback).query)
     if "code" in answer or "error" not in answer:
         raise CheckFailed("Hydra issued a code to a public client that sent no PKCE challenge")

@@ -78,6 +78,9 @@ class Browser:
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        self.password_logins = 0
+        """How many times this browser submitted Kratos's login form (not counting logins
+        Kratos accepted from its session)."""
         self.hydra_admin = hydra_admin.rstrip("/")
         self.kratos_public = kratos_public.rstrip("/")
         self.jar = httpx.Cookies(http.cookiejar.CookieJar(policy=LoopbackSecureCookies()))
@@ -180,6 +183,7 @@ class Browser:
             "csrf_token": csrf,
         }
         # The form posts to Kratos; asked for JSON, Kratos answers 422 with the next URL.
+        self.password_logins += 1
         resp = self.http.post(flow["ui"]["action"], json=body, headers=JSON)
         moved = self._moved(resp)
         if not moved:

@@ -16,7 +16,6 @@ import io
 import json
 import os
 import tarfile
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -61,31 +60,25 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) 
 def write_archive(
     path: Path, manifest: Manifest, state_root: Path, volume_tars: dict[str, Path]
 ) -> int:
-    """Write the archive atomically (a temporary file, then a rename); returns its size."""
+    """Write the archive atomically (0600: it holds the CA key and every secret); returns its
+    size."""
     import zstandard
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            compressor = zstandard.ZstdCompressor(level=LEVEL, threads=-1)
-            with (
-                compressor.stream_writer(raw, closefd=False) as stream,
-                tarfile.open(fileobj=stream, mode="w|") as tar,
-            ):
-                _add_bytes(tar, MANIFEST, json.dumps(asdict(manifest), indent=2).encode())
-                for name in STATE_DIRS:
-                    folder = state_root / name
-                    if folder.is_dir():
-                        tar.add(folder, arcname=f"{STATE_PREFIX}{name}")
-                for member, tar_path in volume_tars.items():
-                    tar.add(tar_path, arcname=f"{VOLUME_PREFIX}{member}.tar")
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from sandbox.state import SECRET_MODE, atomic_file
+
+    with atomic_file(path, SECRET_MODE) as raw:
+        compressor = zstandard.ZstdCompressor(level=LEVEL, threads=-1)
+        with (
+            compressor.stream_writer(raw, closefd=False) as stream,
+            tarfile.open(fileobj=stream, mode="w|") as tar,
+        ):
+            _add_bytes(tar, MANIFEST, json.dumps(asdict(manifest), indent=2).encode())
+            for name in STATE_DIRS:
+                folder = state_root / name
+                if folder.is_dir():
+                    tar.add(folder, arcname=f"{STATE_PREFIX}{name}")
+            for member, tar_path in volume_tars.items():
+                tar.add(tar_path, arcname=f"{VOLUME_PREFIX}{member}.tar")
     return path.stat().st_size
 
 

@@ -28,8 +28,9 @@ import yaml
 
 from sandbox.config.settings import Settings
 from sandbox.model.topology import Topology
-from sandbox.render import compose, helm_values, ory
+from sandbox.render import compose, helm_values
 from tests.support import helm
+from tests.support.secrets import RENDER_SECRETS
 
 SERVICES = ("hydra", "kratos", "keto")
 pytestmark = pytest.mark.skipif(
@@ -137,17 +138,7 @@ def flatten(node: Any, path: KeyPath = ()) -> dict[KeyPath, Any]:
 
 
 def compose_files(topology: Topology) -> dict[str, str]:
-    secrets = ory.OrySecrets(
-        "pw",
-        "system-secret",
-        "default-secret",
-        "cookie-secret",
-        "c" * 32,
-        "su-pw",
-        "repl-pw",
-        "ui-cookie-secret",
-        "ui-csrf-secret",
-    )
+    secrets = RENDER_SECRETS
     return compose.render_project(topology, secrets).public
 
 

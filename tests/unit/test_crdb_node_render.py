@@ -12,24 +12,15 @@ import yaml
 
 from sandbox.config.settings import Settings
 from sandbox.model.topology import Topology
-from sandbox.render import compose, k8s, ory
+from sandbox.render import compose, k8s
+from tests.support.secrets import RENDER_SECRETS
 
 NODES = ("crdb-1", "crdb-2", "crdb-3")
 DIAGNOSTICS_OFF = {"COCKROACH_SKIP_ENABLING_DIAGNOSTIC_REPORTING": "true"}
 
 
 def compose_services() -> dict[str, Any]:
-    secrets = ory.OrySecrets(
-        "pw",
-        "system-secret",
-        "default-secret",
-        "cookie-secret",
-        "c" * 32,
-        "su-pw",
-        "repl-pw",
-        "ui-cookie-secret",
-        "ui-csrf-secret",
-    )
+    secrets = RENDER_SECRETS
     text = compose.render_project(Topology(Settings()), secrets).public["compose.yaml"]
     return yaml.safe_load(text)["services"]  # the text Compose reads, not the model
 

@@ -13,21 +13,8 @@ import yaml
 from sandbox.config.settings import Settings
 from sandbox.model.topology import Topology
 from sandbox.render import compose, helm_values
-from sandbox.render.ory import OrySecrets
-
-UI_COOKIE = "ui-cookie-secret-0123456789"
-UI_CSRF = "ui-csrf-secret-0123456789"
-SECRETS = OrySecrets(
-    "pw",
-    "system-secret",
-    "default-secret",
-    "cookie-secret",
-    "c" * 32,
-    "su-pw",
-    "repl-pw",
-    UI_COOKIE,
-    UI_CSRF,
-)
+from tests.support.secrets import RENDER_SECRETS as SECRETS
+from tests.support.secrets import UI_COOKIE, UI_CSRF
 
 
 def test_hydra_kratos_and_the_ui_name_each_other_on_every_target() -> None:

@@ -10,10 +10,11 @@ import yaml
 from sandbox.config.settings import Settings
 from sandbox.model.topology import Topology
 from sandbox.plan.status import Status
-from sandbox.render import compose, helm_values, k8s, ory, yaml_text
+from sandbox.render import compose, helm_values, k8s, yaml_text
 from sandbox.runtime.base import DriverContext
 from sandbox.state import StateDir
 from sandbox.targets import KIND as KindDriver
+from tests.support.secrets import RENDER_SECRETS
 
 ALIAS = re.compile(r"(^|[\s:\-\[,])[&*]id\d+")
 
@@ -44,17 +45,7 @@ def test_multi_line_strings_stay_block_scalars() -> None:
 
 
 def test_compose_project_has_no_anchors() -> None:
-    secrets = ory.OrySecrets(
-        "pw",
-        "system-secret",
-        "default-secret",
-        "cookie-secret",
-        "c" * 32,
-        "su-pw",
-        "repl-pw",
-        "ui-cookie-secret",
-        "ui-csrf-secret",
-    )
+    secrets = RENDER_SECRETS
     project = compose.render_project(Topology(Settings()), secrets)
     for name, text in project.public.items():
         assert not ALIAS.search(text), name
